@@ -7,11 +7,13 @@
 //! - `ci`: what `.ci/run` runs: `fmt-check`, then `test`.
 //! - `fmt-check`: `cargo fmt --check` over the workspace.
 //! - `env`: print the environment variables that point builds and binaries at the assets.
+//! - `validate-knowledge`: check `data/knowledge` and print its counts.
 //!
 //! The tidy tests (repository rules) are `#[test]`s of this crate, so `cargo test` runs them.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result, bail};
 
@@ -27,7 +29,9 @@ commands:
   test        setup if needed, then run every test of the workspace
   ci          fmt-check, then test (what .ci/run runs)
   fmt-check   check formatting of the whole workspace
-  env         print the environment variables pointing at the installed assets";
+  env         print the environment variables pointing at the installed assets
+  validate-knowledge
+              check data/knowledge (ids, relations, cycles, questions) and print counts";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -67,6 +71,10 @@ fn run(args: Vec<String>) -> Result<()> {
             }
             Ok(())
         }
+        "validate-knowledge" => {
+            no_extra_args(command, rest)?;
+            validate_knowledge()
+        }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -76,7 +84,11 @@ fn run(args: Vec<String>) -> Result<()> {
 }
 
 fn no_extra_args(command: &str, rest: &[String]) -> Result<()> {
-    if rest.is_empty() { Ok(()) } else { bail!("`{command}` takes no arguments, got {rest:?}") }
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        bail!("`{command}` takes no arguments, got {rest:?}")
+    }
 }
 
 /// The workspace root, from this crate's manifest directory.
@@ -105,36 +117,156 @@ fn test(extra: &[String]) -> Result<()> {
     let report = setup::run(&setup::Options::from_env()?)?;
     let cache = report.cache;
     let mut command = Command::new(cargo());
-    command.current_dir(project_root()).args(["test", "--workspace", "--no-fail-fast"]).args(extra);
+    command
+        .current_dir(project_root())
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(extra);
     for (key, value) in asset_env(&cache)? {
         command.env(key, value);
     }
-    println!("test: cargo test --workspace --no-fail-fast {}", extra.join(" "));
-    let status = command.status().context("running cargo test")?;
+    println!(
+        "test: cargo test --workspace --no-fail-fast {}",
+        extra.join(" ")
+    );
+    command.stdout(Stdio::piped());
+    let mut child = command.spawn().context("running cargo test")?;
+    let stdout = child.stdout.take().context("cargo test has a stdout")?;
+    let mut totals = TestTotals::default();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo test output")?;
+        totals.add(&line);
+        println!("{line}");
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    // One closing line for the whole workspace; cargo prints one per test binary.
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
     if !status.success() {
         bail!("tests failed");
     }
+    if totals.passed == 0 {
+        bail!("no test ran");
+    }
     Ok(())
+}
+
+/// Sums cargo's per-binary `test result:` lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TestTotals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl TestTotals {
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(number)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(number) = number.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += number,
+                "failed" => self.failed += number,
+                "ignored" => self.ignored += number,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestTotals;
+
+    #[test]
+    fn sums_cargo_test_result_lines() {
+        let mut totals = TestTotals::default();
+        totals.add("test result: ok. 9 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 2.29s");
+        totals
+            .add("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out");
+        totals.add("running 5 tests");
+        assert_eq!(
+            totals,
+            TestTotals {
+                passed: 12,
+                failed: 2,
+                ignored: 1
+            }
+        );
+    }
 }
 
 /// Environment variables that point builds and binaries at the installed assets: the cache, the
 /// ONNX Runtime library for `ort`, and libtorch for `tch` (build and run time).
 fn asset_env(cache: &assets::AssetCache) -> Result<Vec<(String, String)>> {
     let libtorch = cache.libtorch()?;
-    let mut library_path: Vec<String> =
-        libtorch.library_dirs.iter().map(|d| d.display().to_string()).collect();
+    let mut library_path: Vec<String> = libtorch
+        .library_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
     if let Ok(existing) = std::env::var("LD_LIBRARY_PATH") {
         if !existing.is_empty() {
             library_path.push(existing);
         }
     }
     Ok(vec![
-        (assets::CACHE_DIR_ENV.to_owned(), cache.root().display().to_string()),
-        ("ORT_DYLIB_PATH".to_owned(), cache.onnxruntime_library()?.display().to_string()),
-        ("LIBTORCH".to_owned(), libtorch.libtorch.display().to_string()),
+        (
+            assets::CACHE_DIR_ENV.to_owned(),
+            cache.root().display().to_string(),
+        ),
+        (
+            "ORT_DYLIB_PATH".to_owned(),
+            cache.onnxruntime_library()?.display().to_string(),
+        ),
+        (
+            "LIBTORCH".to_owned(),
+            libtorch.libtorch.display().to_string(),
+        ),
         ("LIBTORCH_CXX11_ABI".to_owned(), "1".to_owned()),
         ("LD_LIBRARY_PATH".to_owned(), library_path.join(":")),
     ])
+}
+
+fn validate_knowledge() -> Result<()> {
+    let dir = project_root().join("data/knowledge");
+    let validated = knowledge::load(&dir)?;
+    let counts = &validated.counts;
+    println!(
+        "knowledge: {} concepts, {} relations, {} playbook documents, {} questions ({} multi-hop with a path), {} worked examples",
+        counts.concepts,
+        counts.relations,
+        counts.playbook_docs,
+        counts.questions,
+        counts.multi_hop_with_path,
+        counts.worked_examples
+    );
+    let print_counts = |title: &str, map: &std::collections::BTreeMap<String, usize>| {
+        println!("{title}:");
+        for (key, count) in map {
+            println!("  {key:<20} {count:>5}");
+        }
+    };
+    print_counts("concepts by category", &counts.concepts_by_category);
+    print_counts("relations by kind", &counts.relations_by_kind);
+    print_counts("questions by intent", &counts.questions_by_intent);
+    if validated.findings.is_empty() {
+        println!("knowledge: valid");
+        return Ok(());
+    }
+    for finding in &validated.findings {
+        println!("data/knowledge/{finding}");
+    }
+    bail!("{} problem(s) in data/knowledge", validated.findings.len())
 }
 
 pub(crate) fn cargo() -> String {

@@ -24,7 +24,10 @@ pub(crate) struct Options {
 
 impl Options {
     pub(crate) fn from_env() -> Result<Self> {
-        Ok(Self { cache: AssetCache::from_env()?, debian: true })
+        Ok(Self {
+            cache: AssetCache::from_env()?,
+            debian: true,
+        })
     }
 }
 
@@ -32,7 +35,10 @@ impl Options {
 pub(crate) struct Report {
     pub(crate) cache: AssetCache,
     /// Names of the assets (re)installed; empty when nothing needed doing.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the tests check what a run installed"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the tests check what a run installed")
+    )]
     pub(crate) installed: Vec<String>,
 }
 
@@ -41,8 +47,11 @@ pub(crate) fn run(options: &Options) -> Result<Report> {
     let cache = &options.cache;
     let catalog = cache.catalog();
     println!("setup: asset cache {}", cache.root().display());
-    let packages_installed =
-        if options.debian { ensure_debian_packages(&catalog.debian.packages)? } else { Vec::new() };
+    let packages_installed = if options.debian {
+        ensure_debian_packages(&catalog.debian.packages)?
+    } else {
+        Vec::new()
+    };
 
     let mut installed = Vec::new();
     let total = catalog.assets.len();
@@ -51,7 +60,10 @@ pub(crate) fn run(options: &Options) -> Result<Report> {
         let asset_started = Instant::now();
         let status = cache.status(&spec.name)?;
         if status == AssetStatus::Installed {
-            println!("{label}: up to date ({:.1}s to verify)", asset_started.elapsed().as_secs_f64());
+            println!(
+                "{label}: up to date ({:.1}s to verify)",
+                asset_started.elapsed().as_secs_f64()
+            );
             continue;
         }
         if let Some(dir) = &spec.local_dir {
@@ -63,7 +75,10 @@ pub(crate) fn run(options: &Options) -> Result<Report> {
         }
         println!("{label}: {status}; installing {}", spec.description);
         install(cache, catalog, spec).with_context(|| format!("installing asset {}", spec.name))?;
-        println!("{label}: installed in {:.1}s", asset_started.elapsed().as_secs_f64());
+        println!(
+            "{label}: installed in {:.1}s",
+            asset_started.elapsed().as_secs_f64()
+        );
         installed.push(spec.name.clone());
     }
 
@@ -78,18 +93,32 @@ pub(crate) fn run(options: &Options) -> Result<Report> {
             packages_installed.len()
         );
     }
-    Ok(Report { cache: cache.clone(), installed })
+    Ok(Report {
+        cache: cache.clone(),
+        installed,
+    })
 }
 
 fn ensure_debian_packages(packages: &[String]) -> Result<Vec<String>> {
     if packages.is_empty() {
         return Ok(Vec::new());
     }
-    if Command::new("dpkg-query").arg("--version").output().is_err() {
-        println!("debian: dpkg-query not found; make sure these are installed: {}", packages.join(" "));
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!(
+            "debian: dpkg-query not found; make sure these are installed: {}",
+            packages.join(" ")
+        );
         return Ok(Vec::new());
     }
-    let missing: Vec<String> = packages.iter().filter(|p| !is_installed(p)).cloned().collect();
+    let missing: Vec<String> = packages
+        .iter()
+        .filter(|p| !is_installed(p))
+        .cloned()
+        .collect();
     if missing.is_empty() {
         println!("debian: {} up to date", packages.join(", "));
         return Ok(Vec::new());
@@ -106,7 +135,10 @@ fn ensure_debian_packages(packages: &[String]) -> Result<Vec<String>> {
         );
     }
     println!("debian: installing {}", missing.join(", "));
-    run_checked(Command::new("apt-get").args(["update", "-qq"]), "apt-get update")?;
+    run_checked(
+        Command::new("apt-get").args(["update", "-qq"]),
+        "apt-get update",
+    )?;
     run_checked(
         Command::new("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
@@ -149,7 +181,8 @@ fn install(cache: &AssetCache, catalog: &Catalog, spec: &AssetSpec) -> Result<()
     }
     let target = cache.asset_dir(&spec.name)?;
     if target.exists() {
-        fs::remove_dir_all(&target).with_context(|| format!("removing old {}", target.display()))?;
+        fs::remove_dir_all(&target)
+            .with_context(|| format!("removing old {}", target.display()))?;
     }
     fs::rename(&staging, &target)
         .with_context(|| format!("moving {} into place", staging.display()))?;
@@ -186,16 +219,33 @@ fn obtain_wheel(
     fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
     println!("    {requirement}: downloading with pip");
     let mut pip = Command::new("python3");
-    pip.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet"])
-        .args(["--disable-pip-version-check", "--python-version", &catalog.pip.python_version]);
+    pip.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--quiet",
+    ])
+    .args([
+        "--disable-pip-version-check",
+        "--python-version",
+        &catalog.pip.python_version,
+    ]);
     for platform in &catalog.pip.platforms {
         pip.args(["--platform", platform]);
     }
     pip.arg("--dest").arg(&partial).arg(&requirement);
-    let output = pip.output().context("running python3 -m pip (is python3 with pip installed?)")?;
+    let output = pip
+        .output()
+        .context("running python3 -m pip (is python3 with pip installed?)")?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let reason = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        let reason = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no output");
         bail!(
             "could not download {requirement} for asset {asset} (pip: {reason}). To provide it by hand, copy the wheel (sha256 {sha}) to this machine and set `wheel = \"/path/to/the.whl\"` in the [[asset.wheels]] entry for {package} in configs/assets.toml, or set `local_dir` on asset {asset} to a directory that already holds its files",
             asset = spec.name,
@@ -227,11 +277,17 @@ fn check_wheel_hash(path: &Path, wheel: &WheelSpec) -> Result<()> {
 
 /// Wheel file names normalise the package name with underscores (PEP 427).
 fn wheel_prefix(wheel: &WheelSpec) -> String {
-    format!("{}-{}-", wheel.package.replace(['-', '.'], "_").to_lowercase(), wheel.version)
+    format!(
+        "{}-{}-",
+        wheel.package.replace(['-', '.'], "_").to_lowercase(),
+        wheel.version
+    )
 }
 
 fn find_downloaded(downloads: &Path, wheel: &WheelSpec) -> Result<Option<PathBuf>> {
-    let Ok(entries) = fs::read_dir(downloads) else { return Ok(None) };
+    let Ok(entries) = fs::read_dir(downloads) else {
+        return Ok(None);
+    };
     let prefix = wheel_prefix(wheel);
     for entry in entries {
         let entry = entry?;
@@ -251,15 +307,22 @@ fn single_wheel_in(dir: &Path) -> Result<PathBuf> {
         .collect();
     match wheels.as_slice() {
         [one] => Ok(one.clone()),
-        _ => bail!("pip left {} wheel files in {}, expected one", wheels.len(), dir.display()),
+        _ => bail!(
+            "pip left {} wheel files in {}, expected one",
+            wheels.len(),
+            dir.display()
+        ),
     }
 }
 
 /// Unpacks the `extract` mappings of every wheel into `staging`, with Python's zipfile module
 /// (pip already needs Python, and this keeps a zip implementation out of xtask).
 fn extract(wheels: &[PathBuf], spec: &AssetSpec, staging: &Path) -> Result<()> {
-    let mappings: Vec<(String, String)> =
-        spec.extract.iter().map(|e| (e.from.clone(), e.to.clone())).collect();
+    let mappings: Vec<(String, String)> = spec
+        .extract
+        .iter()
+        .map(|e| (e.from.clone(), e.to.clone()))
+        .collect();
     let script = r#"
 import json, os, shutil, sys, zipfile
 staging, mappings, wheels = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
@@ -299,7 +362,10 @@ if unused:
         .output()
         .context("running python3 to unpack wheels")?;
     if !output.status.success() {
-        bail!("unpacking wheels failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "unpacking wheels failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     Ok(())
 }
@@ -307,7 +373,9 @@ if unused:
 /// Runs a command with its output captured, showing the output's tail only when it fails: apt's
 /// progress lines would otherwise bury the one line per asset that setup promises.
 fn run_checked(command: &mut Command, what: &str) -> Result<()> {
-    let output = command.output().with_context(|| format!("running {what}"))?;
+    let output = command
+        .output()
+        .with_context(|| format!("running {what}"))?;
     if !output.status.success() {
         let text = format!(
             "{}{}",
@@ -390,21 +458,36 @@ sha256 = "{b_sha}"
         let dir = tempfile::tempdir().unwrap();
         let catalog = fixture(dir.path());
         let cache_root = dir.path().join("cache");
-        let options =
-            Options { cache: AssetCache::new(&cache_root, catalog.clone()), debian: false };
+        let options = Options {
+            cache: AssetCache::new(&cache_root, catalog.clone()),
+            debian: false,
+        };
 
         let first = run(&options).unwrap();
         assert_eq!(first.installed, vec!["tiny".to_string()]);
-        assert_eq!(fs::read(cache_root.join("tiny/lib/a.so")).unwrap(), b"lib a");
-        assert!(!cache_root.join(".staging/tiny").exists(), "staging left behind");
+        assert_eq!(
+            fs::read(cache_root.join("tiny/lib/a.so")).unwrap(),
+            b"lib a"
+        );
+        assert!(
+            !cache_root.join(".staging/tiny").exists(),
+            "staging left behind"
+        );
 
         let second = run(&options).unwrap();
-        assert!(second.installed.is_empty(), "second run reinstalled {:?}", second.installed);
+        assert!(
+            second.installed.is_empty(),
+            "second run reinstalled {:?}",
+            second.installed
+        );
 
         // A truncated file is noticed by its hash and repaired.
         fs::write(cache_root.join("tiny/model.bin"), b"weig").unwrap();
         assert_eq!(run(&options).unwrap().installed, vec!["tiny".to_string()]);
-        assert_eq!(fs::read(cache_root.join("tiny/model.bin")).unwrap(), b"weights");
+        assert_eq!(
+            fs::read(cache_root.join("tiny/model.bin")).unwrap(),
+            b"weights"
+        );
 
         // So is a deleted one.
         fs::remove_file(cache_root.join("tiny/lib/b.so")).unwrap();
@@ -417,7 +500,10 @@ sha256 = "{b_sha}"
         let dir = tempfile::tempdir().unwrap();
         let mut catalog = fixture(dir.path());
         catalog.assets[0].wheels[0].wheel_sha256 = "0".repeat(64);
-        let options = Options { cache: AssetCache::new(dir.path().join("cache"), catalog), debian: false };
+        let options = Options {
+            cache: AssetCache::new(dir.path().join("cache"), catalog),
+            debian: false,
+        };
         let err = format!("{:#}", run(&options).err().unwrap());
         assert!(err.contains("expects 0000"), "{err}");
         assert!(!dir.path().join("cache/tiny").exists());
@@ -430,7 +516,10 @@ sha256 = "{b_sha}"
         // No wheel on disk and a package that no index serves: pip fails as it would offline.
         catalog.assets[0].wheels[0].wheel = None;
         catalog.assets[0].wheels[0].package = "lift-no-such-package-for-tests".into();
-        let options = Options { cache: AssetCache::new(dir.path().join("cache"), catalog), debian: false };
+        let options = Options {
+            cache: AssetCache::new(dir.path().join("cache"), catalog),
+            debian: false,
+        };
         let err = format!("{:#}", run(&options).err().unwrap());
         assert!(err.contains("asset tiny"), "{err}");
         assert!(err.contains("wheel = "), "{err}");

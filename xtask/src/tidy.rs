@@ -22,7 +22,9 @@ const HTTP_SERVER_DEPENDENCIES: &[&str] = &["axum", "tower-http", "hyper-util"];
 const HTTP_CLIENT_DEPENDENCIES: &[&str] = &["reqwest", "ureq", "hyper"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
@@ -57,7 +59,10 @@ fn crate_manifests() -> BTreeMap<String, toml::Table> {
     for dir in dirs {
         let text = fs::read_to_string(dir.join("Cargo.toml")).expect("readable manifest");
         let table: toml::Table = toml::from_str(&text).expect("valid manifest");
-        let name = table["package"]["name"].as_str().expect("package name").to_owned();
+        let name = table["package"]["name"]
+            .as_str()
+            .expect("package name")
+            .to_owned();
         manifests.insert(name, table);
     }
     manifests
@@ -84,7 +89,10 @@ fn every_rust_file_opens_with_a_module_doc() {
         })
         .map(|p| p.display().to_string())
         .collect();
-    assert!(offenders.is_empty(), "files without a leading //! doc: {offenders:#?}");
+    assert!(
+        offenders.is_empty(),
+        "files without a leading //! doc: {offenders:#?}"
+    );
 }
 
 #[test]
@@ -96,7 +104,10 @@ fn no_ignored_tests() {
         .filter(|p| fs::read_to_string(p).unwrap_or_default().contains(&needle))
         .map(|p| p.display().to_string())
         .collect();
-    assert!(offenders.is_empty(), "ignored tests are not allowed (gate slow tests on an env var instead): {offenders:#?}");
+    assert!(
+        offenders.is_empty(),
+        "ignored tests are not allowed (gate slow tests on an env var instead): {offenders:#?}"
+    );
 }
 
 #[test]
@@ -107,7 +118,10 @@ fn no_should_panic_tests() {
         .filter(|p| fs::read_to_string(p).unwrap_or_default().contains(&needle))
         .map(|p| p.display().to_string())
         .collect();
-    assert!(offenders.is_empty(), "assert on the Err instead of should_panic: {offenders:#?}");
+    assert!(
+        offenders.is_empty(),
+        "assert on the Err instead of should_panic: {offenders:#?}"
+    );
 }
 
 #[test]
@@ -125,12 +139,19 @@ fn stage_crates_do_not_depend_on_each_other() {
         }
         for dep in HTTP_SERVER_DEPENDENCIES {
             if deps.contains(*dep) && !HTTP_SERVER_CRATES.contains(&name.as_str()) {
-                violations.push(format!("{name} depends on {dep}, but only inference-api serves HTTP"));
+                violations.push(format!(
+                    "{name} depends on {dep}, but only inference-api serves HTTP"
+                ));
             }
         }
         for dep in HTTP_CLIENT_DEPENDENCIES {
-            if deps.contains(*dep) && !HTTP_CLIENT_CRATES.contains(&name.as_str()) && name != "xtask" {
-                violations.push(format!("{name} depends on {dep}, but only llm and collector make HTTP calls"));
+            if deps.contains(*dep)
+                && !HTTP_CLIENT_CRATES.contains(&name.as_str())
+                && name != "xtask"
+            {
+                violations.push(format!(
+                    "{name} depends on {dep}, but only llm and collector make HTTP calls"
+                ));
             }
         }
     }
@@ -153,13 +174,16 @@ fn every_crate_uses_workspace_lints_and_is_listed_in_the_workspace() {
             problems.push(format!("{name}: add `[lints] workspace = true`"));
         }
         if name != "xtask" && !listed.contains_key(&name) {
-            problems.push(format!("{name}: list it in [workspace.dependencies] of the root Cargo.toml"));
+            problems.push(format!(
+                "{name}: list it in [workspace.dependencies] of the root Cargo.toml"
+            ));
         }
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
-const GENERATED_BEGIN: &str = "<!-- BEGIN GENERATED SCHEMAS: `LIFT_BLESS=1 cargo test -p xtask` rewrites this part -->";
+const GENERATED_BEGIN: &str =
+    "<!-- BEGIN GENERATED SCHEMAS: `LIFT_BLESS=1 cargo test -p xtask` rewrites this part -->";
 const GENERATED_END: &str = "<!-- END GENERATED SCHEMAS -->";
 
 #[test]
@@ -180,7 +204,11 @@ fn artifact_schemas_match_docs() {
         return;
     }
     if std::env::var_os("LIFT_BLESS").is_some() {
-        let updated = format!("{}{GENERATED_BEGIN}{generated}{}", &doc[..begin], &doc[end..]);
+        let updated = format!(
+            "{}{GENERATED_BEGIN}{generated}{}",
+            &doc[..begin],
+            &doc[end..]
+        );
         fs::write(&path, updated).unwrap();
         return;
     }

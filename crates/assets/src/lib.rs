@@ -17,9 +17,11 @@
 mod catalog;
 mod resolve;
 
-pub use catalog::{AssetSpec, Catalog, CatalogError, Extract, PipSettings, VerifiedFile, WheelSpec};
+pub use catalog::{
+    AssetSpec, Catalog, CatalogError, Extract, PipSettings, VerifiedFile, WheelSpec,
+};
 pub use resolve::{
-    AssetCache, AssetError, AssetStatus, EmbeddingModelFiles, LibtorchPaths, CACHE_DIR_ENV,
+    AssetCache, AssetError, AssetStatus, CACHE_DIR_ENV, EmbeddingModelFiles, LibtorchPaths,
     sha256_file,
 };
 

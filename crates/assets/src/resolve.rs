@@ -18,7 +18,9 @@ pub enum AssetError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     /// No cache directory can be determined.
-    #[error("cannot choose an asset cache directory: neither {CACHE_DIR_ENV}, XDG_CACHE_HOME nor HOME is set")]
+    #[error(
+        "cannot choose an asset cache directory: neither {CACHE_DIR_ENV}, XDG_CACHE_HOME nor HOME is set"
+    )]
     NoCacheDir,
     /// The asset name is not in the catalogue.
     #[error("unknown asset {name}; configs/assets.toml lists {known}")]
@@ -74,7 +76,10 @@ impl std::fmt::Display for AssetStatus {
             Self::Installed => write!(f, "installed"),
             Self::Missing { path } => write!(f, "{path} is missing"),
             Self::Corrupt { path, found_sha256 } => {
-                write!(f, "{path} has sha256 {found_sha256}, which is not the recorded one")
+                write!(
+                    f,
+                    "{path} has sha256 {found_sha256}, which is not the recorded one"
+                )
             }
         }
     }
@@ -128,7 +133,10 @@ impl AssetCache {
 
     /// A cache at `root` described by `catalog`.
     pub fn new(root: impl Into<PathBuf>, catalog: Catalog) -> Self {
-        Self { root: root.into(), catalog }
+        Self {
+            root: root.into(),
+            catalog,
+        }
     }
 
     /// The cache directory.
@@ -145,14 +153,23 @@ impl AssetCache {
     pub fn spec(&self, name: &str) -> Result<&AssetSpec, AssetError> {
         self.catalog.asset(name).ok_or_else(|| AssetError::Unknown {
             name: name.to_owned(),
-            known: self.catalog.assets.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
+            known: self
+                .catalog
+                .assets
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
     /// The directory holding the asset: its `local_dir` when configured, else `<cache>/<name>`.
     pub fn asset_dir(&self, name: &str) -> Result<PathBuf, AssetError> {
         let spec = self.spec(name)?;
-        Ok(spec.local_dir.clone().unwrap_or_else(|| self.root.join(&spec.name)))
+        Ok(spec
+            .local_dir
+            .clone()
+            .unwrap_or_else(|| self.root.join(&spec.name)))
     }
 
     /// Checks every verified file of the asset by hash.
@@ -168,19 +185,27 @@ impl AssetCache {
     pub fn installed_dir(&self, name: &str) -> Result<PathBuf, AssetError> {
         let spec = self.spec(name)?;
         let dir = self.asset_dir(name)?;
-        match spec.verify.iter().find(|file| !dir.join(&file.path).is_file()) {
+        match spec
+            .verify
+            .iter()
+            .find(|file| !dir.join(&file.path).is_file())
+        {
             None => Ok(dir),
             Some(file) => Err(AssetError::NotInstalled {
                 name: name.to_owned(),
                 dir,
-                status: AssetStatus::Missing { path: file.path.clone() },
+                status: AssetStatus::Missing {
+                    path: file.path.clone(),
+                },
             }),
         }
     }
 
     /// The default chat model (SmolLM2-135M-Instruct Q4_1 GGUF).
     pub fn chat_model_gguf(&self) -> Result<PathBuf, AssetError> {
-        Ok(self.installed_dir(crate::CHAT_MODEL_ASSET)?.join("SmolLM2-135M-Instruct.Q4_1.gguf"))
+        Ok(self
+            .installed_dir(crate::CHAT_MODEL_ASSET)?
+            .join("SmolLM2-135M-Instruct.Q4_1.gguf"))
     }
 
     /// The sentence-embedding model files.
@@ -198,7 +223,9 @@ impl AssetCache {
 
     /// The ONNX Runtime shared library, the value for `ORT_DYLIB_PATH`.
     pub fn onnxruntime_library(&self) -> Result<PathBuf, AssetError> {
-        Ok(self.installed_dir(crate::ONNXRUNTIME_ASSET)?.join("libonnxruntime.so.1.31.1"))
+        Ok(self
+            .installed_dir(crate::ONNXRUNTIME_ASSET)?
+            .join("libonnxruntime.so.1.31.1"))
     }
 
     /// libtorch for `tch`.
@@ -216,11 +243,16 @@ fn verify_dir(spec: &AssetSpec, dir: &Path) -> Result<AssetStatus, AssetError> {
     for file in &spec.verify {
         let path = dir.join(&file.path);
         if !path.is_file() {
-            return Ok(AssetStatus::Missing { path: file.path.clone() });
+            return Ok(AssetStatus::Missing {
+                path: file.path.clone(),
+            });
         }
         let found = sha256_file(&path)?;
         if found != file.sha256 {
-            return Ok(AssetStatus::Corrupt { path: file.path.clone(), found_sha256: found });
+            return Ok(AssetStatus::Corrupt {
+                path: file.path.clone(),
+                found_sha256: found,
+            });
         }
     }
     Ok(AssetStatus::Installed)
@@ -228,7 +260,10 @@ fn verify_dir(spec: &AssetSpec, dir: &Path) -> Result<AssetStatus, AssetError> {
 
 /// Lowercase hex sha256 of a file, streamed.
 pub fn sha256_file(path: &Path) -> Result<String, AssetError> {
-    let io = |source| AssetError::Io { path: path.to_path_buf(), source };
+    let io = |source| AssetError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
@@ -239,7 +274,11 @@ pub fn sha256_file(path: &Path) -> Result<String, AssetError> {
         }
         hasher.update(&buffer[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 fn cache_dir_from(
@@ -291,18 +330,32 @@ sha256 = "{text_sha}"
         let hello = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
         let cache_dir = tempfile::tempdir().unwrap();
         let cache = AssetCache::new(cache_dir.path(), catalog_for(hello));
-        assert_eq!(cache.status("tiny").unwrap(), AssetStatus::Missing { path: "a.txt".into() });
-        assert!(matches!(cache.installed_dir("tiny"), Err(AssetError::NotInstalled { .. })));
+        assert_eq!(
+            cache.status("tiny").unwrap(),
+            AssetStatus::Missing {
+                path: "a.txt".into()
+            }
+        );
+        assert!(matches!(
+            cache.installed_dir("tiny"),
+            Err(AssetError::NotInstalled { .. })
+        ));
 
         std::fs::create_dir_all(cache_dir.path().join("tiny")).unwrap();
         std::fs::write(cache_dir.path().join("tiny/a.txt"), "hell").unwrap();
-        assert!(matches!(cache.status("tiny").unwrap(), AssetStatus::Corrupt { .. }));
+        assert!(matches!(
+            cache.status("tiny").unwrap(),
+            AssetStatus::Corrupt { .. }
+        ));
         // Resolving only checks presence; content is setup's job.
         assert!(cache.installed_dir("tiny").is_ok());
 
         std::fs::write(cache_dir.path().join("tiny/a.txt"), "hello\n").unwrap();
         assert_eq!(cache.status("tiny").unwrap(), AssetStatus::Installed);
-        assert_eq!(cache.installed_dir("tiny").unwrap(), cache_dir.path().join("tiny"));
+        assert_eq!(
+            cache.installed_dir("tiny").unwrap(),
+            cache_dir.path().join("tiny")
+        );
 
         let err = cache.status("nope").unwrap_err();
         assert!(err.to_string().contains("lists tiny"), "{err}");
@@ -311,9 +364,18 @@ sha256 = "{text_sha}"
     #[test]
     fn cache_dir_precedence() {
         let os = |s: &str| Some(std::ffi::OsString::from(s));
-        assert_eq!(cache_dir_from(os("/x"), os("/xdg"), os("/home/u")), Some("/x".into()));
-        assert_eq!(cache_dir_from(os(""), os("/xdg"), os("/home/u")), Some("/xdg/lift".into()));
-        assert_eq!(cache_dir_from(None, None, os("/home/u")), Some("/home/u/.cache/lift".into()));
+        assert_eq!(
+            cache_dir_from(os("/x"), os("/xdg"), os("/home/u")),
+            Some("/x".into())
+        );
+        assert_eq!(
+            cache_dir_from(os(""), os("/xdg"), os("/home/u")),
+            Some("/xdg/lift".into())
+        );
+        assert_eq!(
+            cache_dir_from(None, None, os("/home/u")),
+            Some("/home/u/.cache/lift".into())
+        );
         assert_eq!(cache_dir_from(None, None, None), None);
     }
 }

@@ -13,7 +13,9 @@ use crate::model::Location;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// A directory or file could not be read.
-    #[error("cannot read {path}: {source}; expected the knowledge base (concepts/, playbook/, questions/) there")]
+    #[error(
+        "cannot read {path}: {source}; expected the knowledge base (concepts/, playbook/, questions/) there"
+    )]
     Io {
         /// The path.
         path: PathBuf,
@@ -146,7 +148,9 @@ pub fn load_sources(dir: &Path) -> Result<Sources, LoadError> {
             Ok(file) => {
                 for concept in file.concept {
                     let location = locate(&path, &text, concept.span().start);
-                    sources.concepts.push((location, area.clone(), concept.into_inner()));
+                    sources
+                        .concepts
+                        .push((location, area.clone(), concept.into_inner()));
                 }
                 for relation in file.relation {
                     let location = locate(&path, &text, relation.span().start);
@@ -162,21 +166,33 @@ pub fn load_sources(dir: &Path) -> Result<Sources, LoadError> {
             Ok(file) => {
                 for question in file.question {
                     let location = locate(&path, &text, question.span().start);
-                    sources.questions.push((location, set.clone(), question.into_inner()));
+                    sources
+                        .questions
+                        .push((location, set.clone(), question.into_inner()));
                 }
             }
             Err(e) => sources.parse_errors.push(parse_error(&path, &text, &e)),
         }
     }
     for (path, text) in read_dir_files(dir, "playbook", "md")? {
-        sources.playbook.push((Location { file: path.clone(), line: 1 }, stem(&path), text));
+        sources.playbook.push((
+            Location {
+                file: path.clone(),
+                line: 1,
+            },
+            stem(&path),
+            text,
+        ));
     }
     Ok(sources)
 }
 
 fn read_dir_files(dir: &Path, sub: &str, ext: &str) -> Result<Vec<(PathBuf, String)>, LoadError> {
     let folder = dir.join(sub);
-    let io = |path: &Path, source| LoadError::Io { path: path.to_path_buf(), source };
+    let io = |path: &Path, source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut paths: Vec<PathBuf> = fs::read_dir(&folder)
         .map_err(|e| io(&folder, e))?
         .flatten()
@@ -194,7 +210,9 @@ fn read_dir_files(dir: &Path, sub: &str, ext: &str) -> Result<Vec<(PathBuf, Stri
 }
 
 fn stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The 1-based line of a byte offset. A table's span starts at its first key, so step back to
@@ -215,11 +233,22 @@ fn locate(path: &Path, text: &str, offset: usize) -> Location {
         }
         probe -= 1;
     }
-    Location { file: path.to_path_buf(), line }
+    Location {
+        file: path.to_path_buf(),
+        line,
+    }
 }
 
 fn parse_error(path: &Path, text: &str, error: &toml::de::Error) -> (Location, String) {
-    let line = error.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let line = error
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
     let message = error.message().to_owned();
-    (Location { file: path.to_path_buf(), line: line.unwrap_or(1) }, message)
+    (
+        Location {
+            file: path.to_path_buf(),
+            line: line.unwrap_or(1),
+        },
+        message,
+    )
 }

@@ -64,7 +64,11 @@ pub struct Validated {
 impl Validated {
     /// The knowledge base, or every finding when there is any.
     pub fn into_result(self) -> Result<KnowledgeBase, Vec<Finding>> {
-        if self.findings.is_empty() { Ok(self.knowledge) } else { Err(self.findings) }
+        if self.findings.is_empty() {
+            Ok(self.knowledge)
+        } else {
+            Err(self.findings)
+        }
     }
 }
 
@@ -74,7 +78,13 @@ fn normalize(text: &str) -> String {
     let mapped: String = text
         .to_lowercase()
         .chars()
-        .map(|c| if c == '-' || c == '_' || c == '/' { ' ' } else { c })
+        .map(|c| {
+            if c == '-' || c == '_' || c == '/' {
+                ' '
+            } else {
+                c
+            }
+        })
         .filter(|c| *c != '\'' && *c != '’')
         .collect();
     mapped.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -91,7 +101,10 @@ pub fn validate(sources: Sources) -> Validated {
         })
         .collect();
     let mut report = |location: &Location, message: String| {
-        findings.push(Finding { location: location.clone(), message });
+        findings.push(Finding {
+            location: location.clone(),
+            message,
+        });
     };
 
     // Concepts.
@@ -100,14 +113,27 @@ pub fn validate(sources: Sources) -> Validated {
     let mut surface_forms: HashMap<String, (String, Location)> = HashMap::new();
     for (location, area, raw) in sources.concepts {
         if let Some(first) = concept_ids.get(&raw.id) {
-            report(&location, format!("duplicate concept id {:?}, first defined at {first}", raw.id));
+            report(
+                &location,
+                format!(
+                    "duplicate concept id {:?}, first defined at {first}",
+                    raw.id
+                ),
+            );
             continue;
         }
         if !is_slug(&raw.id) {
-            report(&location, format!("concept id {:?} must be a kebab-case slug (a-z, 0-9, '-')", raw.id));
+            report(
+                &location,
+                format!(
+                    "concept id {:?} must be a kebab-case slug (a-z, 0-9, '-')",
+                    raw.id
+                ),
+            );
         }
         concept_ids.insert(raw.id.clone(), location.clone());
-        let forms = std::iter::once(("name", &raw.name)).chain(raw.aliases.iter().map(|a| ("alias", a)));
+        let forms =
+            std::iter::once(("name", &raw.name)).chain(raw.aliases.iter().map(|a| ("alias", a)));
         let mut own = HashSet::new();
         for (what, form) in forms {
             let key = normalize(form);
@@ -123,7 +149,10 @@ pub fn validate(sources: Sources) -> Validated {
             match surface_forms.get(&key) {
                 Some((other, other_location)) if *other != raw.id => report(
                     &location,
-                    format!("{what} {form:?} of {} is already used by {other} at {other_location}; aliases must be unique", raw.id),
+                    format!(
+                        "{what} {form:?} of {} is already used by {other} at {other_location}; aliases must be unique",
+                        raw.id
+                    ),
                 ),
                 _ => {
                     surface_forms.insert(key, (raw.id.clone(), location.clone()));
@@ -148,14 +177,23 @@ pub fn validate(sources: Sources) -> Validated {
         };
         for (end, id) in [("from", &raw.from), ("to", &raw.to)] {
             if !concept_ids.contains_key(id) {
-                report(&location, format!("relation {end} unknown concept id {id:?}"));
+                report(
+                    &location,
+                    format!("relation {end} unknown concept id {id:?}"),
+                );
             }
         }
         if raw.from == raw.to {
             report(&location, format!("relation from {} to itself", raw.from));
         }
         if raw.explanation.trim().len() < 20 {
-            report(&location, format!("relation {} {} {} needs a one-sentence explanation", raw.from, raw.kind, raw.to));
+            report(
+                &location,
+                format!(
+                    "relation {} {} {} needs a one-sentence explanation",
+                    raw.from, raw.kind, raw.to
+                ),
+            );
         }
         let weight = raw.weight.unwrap_or(0.5);
         if !(weight > 0.0 && weight <= 1.0) {
@@ -171,17 +209,32 @@ pub fn validate(sources: Sources) -> Validated {
         };
         let Some(kind) = kind else { continue };
         if sign.is_some() && kind != RelationKind::Affects {
-            report(&location, format!("sign is only meaningful on AFFECTS, not {kind}"));
+            report(
+                &location,
+                format!("sign is only meaningful on AFFECTS, not {kind}"),
+            );
         }
         let key = (raw.from.clone(), kind, raw.to.clone());
         let mirrored = (raw.to.clone(), kind, raw.from.clone());
         if let Some(first) = seen_edges.get(&key) {
-            report(&location, format!("duplicate relation {} {kind} {}, first at {first}", raw.from, raw.to));
+            report(
+                &location,
+                format!(
+                    "duplicate relation {} {kind} {}, first at {first}",
+                    raw.from, raw.to
+                ),
+            );
             continue;
         }
         if kind.is_symmetric() {
             if let Some(first) = seen_edges.get(&mirrored) {
-                report(&location, format!("{kind} is symmetric and {} {kind} {} is already at {first}", raw.to, raw.from));
+                report(
+                    &location,
+                    format!(
+                        "{kind} is symmetric and {} {kind} {} is already at {first}",
+                        raw.to, raw.from
+                    ),
+                );
                 continue;
             }
         }
@@ -205,46 +258,85 @@ pub fn validate(sources: Sources) -> Validated {
     }
     for concept in &concepts {
         if !related.contains(concept.id.as_str()) {
-            report(&concept.location, format!("concept {} has no relations; link it to at least one concept", concept.id));
+            report(
+                &concept.location,
+                format!(
+                    "concept {} has no relations; link it to at least one concept",
+                    concept.id
+                ),
+            );
         }
     }
 
     // PREREQUISITE_OF must be acyclic.
     if let Some(cycle) = prerequisite_cycle(&relations) {
         let location = cycle.1.clone();
-        report(&location, format!("PREREQUISITE_OF cycle: {}", cycle.0.join(" -> ")));
+        report(
+            &location,
+            format!("PREREQUISITE_OF cycle: {}", cycle.0.join(" -> ")),
+        );
     }
 
     // Playbook.
     let mut playbook = Vec::new();
     for (location, id, markdown) in sources.playbook {
-        let title = markdown.lines().next().and_then(|l| l.strip_prefix("# ")).map(str::trim);
+        let title = markdown
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# "))
+            .map(str::trim);
         let Some(title) = title.filter(|t| !t.is_empty()) else {
-            report(&location, "a playbook document must start with a `# Title` line".into());
+            report(
+                &location,
+                "a playbook document must start with a `# Title` line".into(),
+            );
             continue;
         };
         if !markdown.contains(crate::PLAYBOOK_BANNER_MARKER) {
-            report(&location, format!("playbook document lacks the banner marking it as an example (\"> {}…\")", crate::PLAYBOOK_BANNER_MARKER));
+            report(
+                &location,
+                format!(
+                    "playbook document lacks the banner marking it as an example (\"> {}…\")",
+                    crate::PLAYBOOK_BANNER_MARKER
+                ),
+            );
         }
         let concept_refs = wiki_links(&markdown);
         for reference in &concept_refs {
             if !concept_ids.contains_key(reference) {
-                report(&location, format!("playbook links unknown concept [[{reference}]]"));
+                report(
+                    &location,
+                    format!("playbook links unknown concept [[{reference}]]"),
+                );
             }
         }
-        playbook.push(PlaybookDoc { id, title: title.to_owned(), markdown, concept_refs, location });
+        playbook.push(PlaybookDoc {
+            id,
+            title: title.to_owned(),
+            markdown,
+            concept_refs,
+            location,
+        });
     }
 
     // Questions.
     let adjacency: HashSet<(&str, &str)> = relations
         .iter()
-        .flat_map(|r| [(r.from.as_str(), r.to.as_str()), (r.to.as_str(), r.from.as_str())])
+        .flat_map(|r| {
+            [
+                (r.from.as_str(), r.to.as_str()),
+                (r.to.as_str(), r.from.as_str()),
+            ]
+        })
         .collect();
     let mut questions = Vec::new();
     let mut question_ids: HashMap<String, Location> = HashMap::new();
     for (location, set, raw) in sources.questions {
         if let Some(first) = question_ids.get(&raw.id) {
-            report(&location, format!("duplicate question id {:?}, first at {first}", raw.id));
+            report(
+                &location,
+                format!("duplicate question id {:?}, first at {first}", raw.id),
+            );
             continue;
         }
         question_ids.insert(raw.id.clone(), location.clone());
@@ -259,12 +351,23 @@ pub fn validate(sources: Sources) -> Validated {
             report(&location, format!("question {} has no text", raw.id));
         }
         if raw.needs.is_empty() {
-            report(&location, format!("question {} needs at least one concept in `needs`", raw.id));
+            report(
+                &location,
+                format!("question {} needs at least one concept in `needs`", raw.id),
+            );
         }
-        let all_ids = raw.mentions.iter().chain(&raw.needs).chain(&raw.path).chain(raw.spans.iter().map(|s| &s.concept));
+        let all_ids = raw
+            .mentions
+            .iter()
+            .chain(&raw.needs)
+            .chain(&raw.path)
+            .chain(raw.spans.iter().map(|s| &s.concept));
         for id in all_ids.collect::<BTreeSet<_>>() {
             if !concept_ids.contains_key(id) {
-                report(&location, format!("question {} refers to unknown concept id {id:?}", raw.id));
+                report(
+                    &location,
+                    format!("question {} refers to unknown concept id {id:?}", raw.id),
+                );
             }
         }
         for span in &raw.spans {
@@ -273,23 +376,44 @@ pub fn validate(sources: Sources) -> Validated {
                 || !raw.text.is_char_boundary(span.start)
                 || !raw.text.is_char_boundary(span.end)
             {
-                report(&location, format!("question {}: span {}..{} is not a valid byte range of its text", raw.id, span.start, span.end));
+                report(
+                    &location,
+                    format!(
+                        "question {}: span {}..{} is not a valid byte range of its text",
+                        raw.id, span.start, span.end
+                    ),
+                );
             }
         }
         if intent == Intent::MultiHop {
             if raw.path.len() < 3 {
-                report(&location, format!("multi-hop question {} needs a path of at least 3 concepts", raw.id));
+                report(
+                    &location,
+                    format!(
+                        "multi-hop question {} needs a path of at least 3 concepts",
+                        raw.id
+                    ),
+                );
             }
             for pair in raw.path.windows(2) {
                 if concept_ids.contains_key(&pair[0])
                     && concept_ids.contains_key(&pair[1])
                     && !adjacency.contains(&(pair[0].as_str(), pair[1].as_str()))
                 {
-                    report(&location, format!("question {}: no relation joins {} and {} on its path", raw.id, pair[0], pair[1]));
+                    report(
+                        &location,
+                        format!(
+                            "question {}: no relation joins {} and {} on its path",
+                            raw.id, pair[0], pair[1]
+                        ),
+                    );
                 }
             }
         } else if !raw.path.is_empty() {
-            report(&location, format!("question {}: only multi_hop questions have a path", raw.id));
+            report(
+                &location,
+                format!("question {}: only multi_hop questions have a path", raw.id),
+            );
         }
         questions.push(Question {
             id: raw.id,
@@ -301,7 +425,11 @@ pub fn validate(sources: Sources) -> Validated {
             spans: raw
                 .spans
                 .into_iter()
-                .map(|s| QuestionSpan { concept: s.concept, start: s.start, end: s.end })
+                .map(|s| QuestionSpan {
+                    concept: s.concept,
+                    start: s.start,
+                    end: s.end,
+                })
                 .collect(),
             set,
             location,
@@ -313,21 +441,42 @@ pub fn validate(sources: Sources) -> Validated {
         relations: relations.len(),
         playbook_docs: playbook.len(),
         questions: questions.len(),
-        multi_hop_with_path: questions.iter().filter(|q| q.intent == Intent::MultiHop && !q.path.is_empty()).count(),
+        multi_hop_with_path: questions
+            .iter()
+            .filter(|q| q.intent == Intent::MultiHop && !q.path.is_empty())
+            .count(),
         worked_examples: concepts.iter().filter(|c| c.check.is_some()).count(),
         ..Counts::default()
     };
     for concept in &concepts {
-        *counts.concepts_by_category.entry(concept.category.to_string()).or_default() += 1;
+        *counts
+            .concepts_by_category
+            .entry(concept.category.to_string())
+            .or_default() += 1;
     }
     for relation in &relations {
-        *counts.relations_by_kind.entry(relation.kind.to_string()).or_default() += 1;
+        *counts
+            .relations_by_kind
+            .entry(relation.kind.to_string())
+            .or_default() += 1;
     }
     for question in &questions {
-        *counts.questions_by_intent.entry(question.intent.to_string()).or_default() += 1;
+        *counts
+            .questions_by_intent
+            .entry(question.intent.to_string())
+            .or_default() += 1;
     }
     findings.sort();
-    Validated { knowledge: KnowledgeBase { concepts, relations, playbook, questions }, findings, counts }
+    Validated {
+        knowledge: KnowledgeBase {
+            concepts,
+            relations,
+            playbook,
+            questions,
+        },
+        findings,
+        counts,
+    }
 }
 
 fn check_concept(
@@ -346,10 +495,13 @@ fn check_concept(
     };
     let definition = raw.definition.trim().to_owned();
     if definition.chars().count() < MIN_DEFINITION_CHARS {
-        report(location, format!(
-            "concept {id}: definition has {} characters; write 2–5 sentences (at least {MIN_DEFINITION_CHARS} characters)",
-            definition.chars().count()
-        ));
+        report(
+            location,
+            format!(
+                "concept {id}: definition has {} characters; write 2–5 sentences (at least {MIN_DEFINITION_CHARS} characters)",
+                definition.chars().count()
+            ),
+        );
     }
     if raw.name.trim().is_empty() {
         report(location, format!("concept {id}: empty name"));
@@ -364,7 +516,10 @@ fn check_concept(
     }
     if let Some(formula) = &raw.formula {
         if formula.text.trim().is_empty() || formula.latex.trim().is_empty() {
-            report(location, format!("concept {id}: a formula needs both `text` and `latex`"));
+            report(
+                location,
+                format!("concept {id}: a formula needs both `text` and `latex`"),
+            );
         }
     }
     let category = category?;
@@ -377,13 +532,26 @@ fn check_concept(
         when_to_use: raw.when_to_use.trim().to_owned(),
         common_mistakes: raw.common_mistakes,
         example: raw.example.trim().to_owned(),
-        formula: raw.formula.map(|f| Formula { text: f.text, latex: f.latex }),
+        formula: raw.formula.map(|f| Formula {
+            text: f.text,
+            latex: f.latex,
+        }),
         sources: raw
             .sources
             .into_iter()
-            .map(|s| Source { title: s.title, authors: s.authors, year: s.year, locator: s.locator, url: s.url })
+            .map(|s| Source {
+                title: s.title,
+                authors: s.authors,
+                year: s.year,
+                locator: s.locator,
+                url: s.url,
+            })
             .collect(),
-        check: raw.check.map(|c| WorkedExample { calculation: c.calculation, params: c.params, expect: c.expect }),
+        check: raw.check.map(|c| WorkedExample {
+            calculation: c.calculation,
+            params: c.params,
+            expect: c.expect,
+        }),
         area,
         location: location.clone(),
     })
@@ -393,7 +561,9 @@ fn is_slug(id: &str) -> bool {
     !id.is_empty()
         && !id.starts_with('-')
         && !id.ends_with('-')
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// `[[concept-id]]` links in Markdown.
@@ -416,7 +586,10 @@ fn wiki_links(markdown: &str) -> Vec<String> {
 /// of its edges.
 fn prerequisite_cycle(relations: &[Relation]) -> Option<(Vec<String>, Location)> {
     let mut graph: BTreeMap<&str, Vec<(&str, &Location)>> = BTreeMap::new();
-    for r in relations.iter().filter(|r| r.kind == RelationKind::PrerequisiteOf) {
+    for r in relations
+        .iter()
+        .filter(|r| r.kind == RelationKind::PrerequisiteOf)
+    {
         graph.entry(&r.from).or_default().push((&r.to, &r.location));
     }
     #[derive(Clone, Copy, PartialEq)]
@@ -439,7 +612,8 @@ fn prerequisite_cycle(relations: &[Relation]) -> Option<(Vec<String>, Location)>
                 match marks.get(target) {
                     Some(Mark::Active) => {
                         let begin = stack.iter().position(|(n, _)| *n == target).unwrap_or(0);
-                        let mut cycle: Vec<String> = stack[begin..].iter().map(|(n, _)| n.to_string()).collect();
+                        let mut cycle: Vec<String> =
+                            stack[begin..].iter().map(|(n, _)| n.to_string()).collect();
                         cycle.push(target.to_owned());
                         return Some((cycle, location.clone()));
                     }

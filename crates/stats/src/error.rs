@@ -57,7 +57,11 @@ pub type Result<T> = std::result::Result<T, StatsError>;
 
 /// Checks that `x` is finite.
 pub(crate) fn finite(name: &'static str, x: f64) -> Result<f64> {
-    if x.is_finite() { Ok(x) } else { Err(StatsError::NotFinite { name, got: x }) }
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(StatsError::NotFinite { name, got: x })
+    }
 }
 
 /// Checks that `x` lies in the open interval (0, 1).
@@ -66,20 +70,40 @@ pub(crate) fn prob_open(name: &'static str, x: f64) -> Result<f64> {
     if x > 0.0 && x < 1.0 {
         Ok(x)
     } else {
-        Err(StatsError::OutOfRange { name, expected: "strictly between 0 and 1", got: x })
+        Err(StatsError::OutOfRange {
+            name,
+            expected: "strictly between 0 and 1",
+            got: x,
+        })
     }
 }
 
 /// Checks that `x` is finite and strictly positive.
 pub(crate) fn positive(name: &'static str, x: f64) -> Result<f64> {
     finite(name, x)?;
-    if x > 0.0 { Ok(x) } else { Err(StatsError::OutOfRange { name, expected: "greater than 0", got: x }) }
+    if x > 0.0 {
+        Ok(x)
+    } else {
+        Err(StatsError::OutOfRange {
+            name,
+            expected: "greater than 0",
+            got: x,
+        })
+    }
 }
 
 /// Checks that `x` is finite and not negative.
 pub(crate) fn non_negative(name: &'static str, x: f64) -> Result<f64> {
     finite(name, x)?;
-    if x >= 0.0 { Ok(x) } else { Err(StatsError::OutOfRange { name, expected: "0 or greater", got: x }) }
+    if x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(StatsError::OutOfRange {
+            name,
+            expected: "0 or greater",
+            got: x,
+        })
+    }
 }
 
 /// Checks that every element of a slice is finite.

@@ -123,7 +123,11 @@ pub struct SampleSize {
 /// Rounds up, but treats values within floating-point noise of an integer as that integer.
 pub(crate) fn ceil_guard(x: f64) -> u64 {
     let r = x.round();
-    if (x - r).abs() <= 1e-9 * x.abs().max(1.0) { r as u64 } else { x.ceil() as u64 }
+    if (x - r).abs() <= 1e-9 * x.abs().max(1.0) {
+        r as u64
+    } else {
+        x.ceil() as u64
+    }
 }
 
 impl Design {
@@ -139,21 +143,40 @@ impl Design {
     fn strict(&self) -> bool {
         match (self.strict, self.family) {
             (Some(s), _) => s,
-            (None, Family::Proportions { method: ProportionMethod::Pooled, .. })
-            | (None, Family::Proportions { method: ProportionMethod::Unpooled, .. }) => false,
+            (
+                None,
+                Family::Proportions {
+                    method: ProportionMethod::Pooled,
+                    ..
+                },
+            )
+            | (
+                None,
+                Family::Proportions {
+                    method: ProportionMethod::Unpooled,
+                    ..
+                },
+            ) => false,
             (None, _) => true,
         }
     }
 
     fn is_one_sample(&self) -> bool {
-        matches!(self.family, Family::Means { test: MeanTest::OneSampleT })
+        matches!(
+            self.family,
+            Family::Means {
+                test: MeanTest::OneSampleT
+            }
+        )
     }
 
     /// The smallest control-group size for which the test is defined.
     fn n_min(&self) -> f64 {
         match self.family {
             Family::Means { test: MeanTest::T } => 2.0 / (1.0 + self.ratio),
-            Family::Means { test: MeanTest::OneSampleT } => 1.0,
+            Family::Means {
+                test: MeanTest::OneSampleT,
+            } => 1.0,
             _ => 0.0,
         }
     }
@@ -213,7 +236,10 @@ impl Design {
         let both = self.strict() && self.sides == Sides::TwoSided;
         let r = self.ratio;
         match self.family {
-            Family::Proportions { baseline: p1, method } => {
+            Family::Proportions {
+                baseline: p1,
+                method,
+            } => {
                 let p2 = effect;
                 let z = norm_isf(alpha / tails);
                 match method {
@@ -270,9 +296,17 @@ impl Design {
         self.check_effect(effect)?;
         self.check_power(power)?;
         let n = self.solve_n(effect, power)?;
-        let n_t = if self.is_one_sample() { 0.0 } else { n * self.ratio };
+        let n_t = if self.is_one_sample() {
+            0.0
+        } else {
+            n * self.ratio
+        };
         let n_per_group = ceil_guard(n);
-        let n_treatment = if self.is_one_sample() { 0 } else { ceil_guard(n_t) };
+        let n_treatment = if self.is_one_sample() {
+            0
+        } else {
+            ceil_guard(n_t)
+        };
         Ok(SampleSize {
             n_per_group,
             n_per_group_exact: n,
@@ -285,7 +319,11 @@ impl Design {
     fn solve_n(&self, effect: f64, power: f64) -> Result<f64> {
         let tails = self.sides.tails();
         // The normal approximations without the far tail invert in closed form.
-        if let Family::Proportions { baseline: p1, method } = self.family {
+        if let Family::Proportions {
+            baseline: p1,
+            method,
+        } = self.family
+        {
             if method != ProportionMethod::Arcsine && !(self.strict() && tails == 2.0) {
                 let (s0, s1) = prop_sds(p1, effect, self.ratio, method);
                 let z = norm_isf(self.alpha / tails);
@@ -294,7 +332,8 @@ impl Design {
                 if num <= 0.0 {
                     return Err(StatsError::Unsolvable {
                         what: "sample size",
-                        reason: "the target power is reached at any n; ask for a higher power".into(),
+                        reason: "the target power is reached at any n; ask for a higher power"
+                            .into(),
                     });
                 }
                 return Ok((num / (effect - p1)).powi(2));
@@ -314,7 +353,9 @@ impl Design {
         }
         brent(f, lo.ln(), hi.ln(), 1e-15)
             .map(f64::exp)
-            .ok_or(StatsError::NoConvergence { what: "sample size" })
+            .ok_or(StatsError::NoConvergence {
+                what: "sample size",
+            })
     }
 
     /// The smallest effect detectable with `power` at control-group size `n`: the treatment
@@ -329,7 +370,10 @@ impl Design {
                 let (near, far) = if decrease {
                     (baseline * (1.0 - 1e-12), 1e-12)
                 } else {
-                    (baseline + (1.0 - baseline) * 1e-12, 1.0 - (1.0 - baseline) * 1e-12)
+                    (
+                        baseline + (1.0 - baseline) * 1e-12,
+                        1.0 - (1.0 - baseline) * 1e-12,
+                    )
                 };
                 if f(far) < 0.0 {
                     return Err(StatsError::Unsolvable {
@@ -340,7 +384,9 @@ impl Design {
                         ),
                     });
                 }
-                brent(f, near, far, 0.0).ok_or(StatsError::NoConvergence { what: "minimum detectable effect" })
+                brent(f, near, far, 0.0).ok_or(StatsError::NoConvergence {
+                    what: "minimum detectable effect",
+                })
             }
             Family::Means { .. } => {
                 let f = |d: f64| self.power_unchecked(d, n, self.alpha) - power;
@@ -348,10 +394,14 @@ impl Design {
                 while f(hi) < 0.0 {
                     hi *= 2.0;
                     if hi > 1e12 {
-                        return Err(StatsError::NoConvergence { what: "minimum detectable effect" });
+                        return Err(StatsError::NoConvergence {
+                            what: "minimum detectable effect",
+                        });
                     }
                 }
-                brent(f, 1e-300, hi, 0.0).ok_or(StatsError::NoConvergence { what: "minimum detectable effect" })
+                brent(f, 1e-300, hi, 0.0).ok_or(StatsError::NoConvergence {
+                    what: "minimum detectable effect",
+                })
             }
         }
     }
@@ -373,7 +423,9 @@ impl Design {
                 reason: format!("no alpha in (0, 1) gives power {power} at n = {n}"),
             });
         }
-        brent(f, lo, hi, 1e-16).map(f64::exp).ok_or(StatsError::NoConvergence { what: "alpha" })
+        brent(f, lo, hi, 1e-16)
+            .map(f64::exp)
+            .ok_or(StatsError::NoConvergence { what: "alpha" })
     }
 }
 
@@ -428,7 +480,11 @@ impl Lift {
             Lift::Relative(r) => (baseline * (1.0 + finite("mde", r)?), r),
         };
         if v == 0.0 {
-            return Err(StatsError::OutOfRange { name: "mde", expected: "nonzero", got: v });
+            return Err(StatsError::OutOfRange {
+                name: "mde",
+                expected: "nonzero",
+                got: v,
+            });
         }
         if !(p2 > 0.0 && p2 < 1.0) {
             return Err(StatsError::Unsolvable {
@@ -448,7 +504,10 @@ mod tests {
 
     fn prop(method: ProportionMethod) -> Design {
         Design {
-            family: Family::Proportions { baseline: 0.1, method },
+            family: Family::Proportions {
+                baseline: 0.1,
+                method,
+            },
             alpha: 0.05,
             sides: Sides::TwoSided,
             ratio: 1.0,
@@ -460,17 +519,25 @@ mod tests {
     fn pooled_matches_textbook_value() {
         // R: power.prop.test(p1 = .1, p2 = .12, power = .8)$n = 3840.847
         let n = prop(ProportionMethod::Pooled).sample_size(0.12, 0.8);
-        assert!(n.is_ok_and(|n| (n.n_per_group_exact - 3840.847).abs() < 1e-3 && n.n_per_group == 3841));
+        assert!(
+            n.is_ok_and(|n| (n.n_per_group_exact - 3840.847).abs() < 1e-3 && n.n_per_group == 3841)
+        );
     }
 
     #[test]
     fn power_not_above_alpha_is_an_error() {
         let e = prop(ProportionMethod::Pooled).sample_size(0.12, 0.05);
-        assert!(matches!(e, Err(StatsError::Unsolvable { what: "power", .. })));
+        assert!(matches!(
+            e,
+            Err(StatsError::Unsolvable { what: "power", .. })
+        ));
     }
 
     #[test]
     fn relative_lift_above_one_is_an_error() {
-        assert!(matches!(Lift::Relative(1.5).treatment_rate(0.5), Err(StatsError::Unsolvable { .. })));
+        assert!(matches!(
+            Lift::Relative(1.5).treatment_rate(0.5),
+            Err(StatsError::Unsolvable { .. })
+        ));
     }
 }

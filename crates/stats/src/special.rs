@@ -63,9 +63,9 @@ pub fn ln_beta(a: f64, b: f64) -> f64 {
     }
     // ln G(big) - ln G(big + small), both by Stirling.
     let s = big + small;
-    let diff = -(big - 0.5) * (small / big).ln_1p() - small * s.ln() + small
-        + stirling_correction(big)
-        - stirling_correction(s);
+    let diff =
+        -(big - 0.5) * (small / big).ln_1p() - small * s.ln() + small + stirling_correction(big)
+            - stirling_correction(s);
     ln_gamma(small) + diff
 }
 
@@ -221,7 +221,11 @@ pub fn norm_cdf(x: f64) -> f64 {
         if z < 1.5 { 0.5 - 0.5 * p } else { 0.5 * q }
     } else {
         let (p, q) = gamma_inc(0.5, z);
-        if z < 1.5 { 0.5 + 0.5 * p } else { 1.0 - 0.5 * q }
+        if z < 1.5 {
+            0.5 + 0.5 * p
+        } else {
+            1.0 - 0.5 * q
+        }
     }
 }
 
@@ -363,7 +367,10 @@ mod tests {
         let mut f = 1.0_f64;
         for n in 1..30 {
             f *= n as f64;
-            assert!((ln_gamma(n as f64 + 1.0) - f.ln()).abs() < 1e-13 * f.ln().max(1.0), "n = {n}");
+            assert!(
+                (ln_gamma(n as f64 + 1.0) - f.ln()).abs() < 1e-13 * f.ln().max(1.0),
+                "n = {n}"
+            );
         }
         assert!(rel(ln_gamma(0.5), PI.sqrt().ln()) < 1e-14);
     }

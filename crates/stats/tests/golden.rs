@@ -23,7 +23,11 @@ fn scaled_error(got: f64, want: f64) -> f64 {
     if want.is_infinite() {
         return if got == want { 0.0 } else { f64::INFINITY };
     }
-    if want.abs() < 1e-6 { (got - want).abs() / ABS_TOL * REL_TOL } else { ((got - want) / want).abs() }
+    if want.abs() < 1e-6 {
+        (got - want).abs() / ABS_TOL * REL_TOL
+    } else {
+        ((got - want) / want).abs()
+    }
 }
 
 /// Compares expected against computed values field by field; returns the worst scaled error
@@ -31,7 +35,10 @@ fn scaled_error(got: f64, want: f64) -> f64 {
 fn compare(want: &Value, got: &Value, path: &str, worst: &mut f64, problems: &mut Vec<String>) {
     match (want, got) {
         (Value::Number(w), Value::Number(g)) => {
-            let (w, g) = (w.as_f64().unwrap_or(f64::NAN), g.as_f64().unwrap_or(f64::NAN));
+            let (w, g) = (
+                w.as_f64().unwrap_or(f64::NAN),
+                g.as_f64().unwrap_or(f64::NAN),
+            );
             let e = scaled_error(g, w);
             if e > *worst {
                 *worst = e;
@@ -99,8 +106,16 @@ fn golden_vectors_match_references() {
     for (family, (n, worst)) in &report {
         println!("  {family:<24} {n:>4} cases, worst relative error {worst:.2e}");
     }
-    assert!(total >= 400, "expected at least 400 golden cases, found {total}");
-    assert!(failures.is_empty(), "{} golden cases out of tolerance:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        total >= 400,
+        "expected at least 400 golden cases, found {total}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} golden cases out of tolerance:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn compact(case: &Value) -> String {
@@ -109,7 +124,11 @@ fn compact(case: &Value) -> String {
         o.remove("expect");
     }
     let s = c.to_string();
-    if s.len() > 400 { format!("{}...", &s[..400]) } else { s }
+    if s.len() > 400 {
+        format!("{}...", &s[..400])
+    } else {
+        s
+    }
 }
 
 #[test]
@@ -118,6 +137,12 @@ fn scaled_error_uses_absolute_tolerance_for_tiny_values() {
     assert!(scaled_error(1.0 + 2e-6, 1.0) > REL_TOL);
     let mut worst = 0.0;
     let mut problems = Vec::new();
-    compare(&json!({"a": [1.0, 2.0]}), &json!({"a": [1.0, 2.1]}), "", &mut worst, &mut problems);
+    compare(
+        &json!({"a": [1.0, 2.0]}),
+        &json!({"a": [1.0, 2.1]}),
+        "",
+        &mut worst,
+        &mut problems,
+    );
     assert_eq!(problems.len(), 1);
 }
