@@ -57,6 +57,9 @@ fn t_ppf_lower(p: f64, df: f64) -> f64 {
             break;
         }
         lo *= 2.0;
+        if !lo.is_finite() {
+            return f64::NEG_INFINITY;
+        }
     }
     brent(|t| t_cdf(t, df) - p, lo, 0.0, 0.0).unwrap_or(f64::NAN)
 }
@@ -170,6 +173,11 @@ fn nct_cdf_nonneg(t: f64, df: f64, nc: f64) -> f64 {
     if t == 0.0 {
         return base;
     }
+    if nc.abs() > 1000.0 {
+        // Beyond any design a user could mean, the series would need millions of terms; the
+        // normal approximation of Abramowitz & Stegun 26.7.10 is then far below 1e-6 off.
+        return norm_cdf((t * (1.0 - 0.25 / df) - nc) / (1.0 + 0.5 * t * t / df).sqrt());
+    }
     let t2 = t * t;
     let (x, y) = (t2 / (t2 + df), df / (t2 + df));
     let lambda = 0.5 * nc * nc;
@@ -193,25 +201,25 @@ fn nct_cdf_nonneg(t: f64, df: f64, nc: f64) -> f64 {
     };
     let mode = lambda.floor();
     let mut sum = 0.0;
-    // Upward from the mode: the weights and the incomplete betas both decrease.
-    let mut j = mode;
-    loop {
+    // Upward from the mode: the weights and the incomplete betas both decrease. The loops
+    // count terms with integers so that a huge mode cannot stall on j + 1 == j.
+    for k in 0..200_000_u32 {
+        let j = mode + f64::from(k);
         let (v, w) = term(j);
         sum += v;
-        if (w < 1e-18 && j > mode + 2.0) || j > mode + 100_000.0 {
+        if w < 1e-18 && k > 2 {
             break;
         }
-        j += 1.0;
     }
     // Downward from the mode.
-    let mut j = mode - 1.0;
-    while j >= 0.0 {
+    let below = mode.min(200_000.0) as u32;
+    for k in 1..=below {
+        let j = mode - f64::from(k);
         let (v, w) = term(j);
         sum += v;
         if w < 1e-18 {
             break;
         }
-        j -= 1.0;
     }
     (base + 0.5 * sum).clamp(0.0, 1.0)
 }

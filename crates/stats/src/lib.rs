@@ -17,7 +17,11 @@
 
 pub mod dist;
 pub mod error;
+pub mod hypothesis;
+pub mod intervals;
+pub mod multiple;
 pub mod power;
 pub mod special;
+pub mod srm;
 
 pub use error::{Result, StatsError};

@@ -339,23 +339,44 @@ impl Design {
                 return Ok((num / (effect - p1)).powi(2));
             }
         }
-        let lo = self.n_min() * (1.0 + 1e-12) + 1e-12;
-        let hi: f64 = 1e15;
+        let lo = self.n_min() * (1.0 + 1e-9) + 1e-9;
         let f = |u: f64| self.power_unchecked(effect, u.exp(), self.alpha) - power;
-        if f(hi.ln()) < 0.0 {
-            return Err(StatsError::Unsolvable {
-                what: "sample size",
-                reason: "the effect is too small to reach that power with fewer than 1e15 units; give a larger effect".into(),
-            });
+        // Bracket from the normal-theory answer upward, so the exact (and for the t test,
+        // costlier at huge n) power is never evaluated at absurd sizes.
+        let mut hi = (self.normal_guess(effect, power) * 1.5 + 10.0).clamp(lo * 2.0, 1e13);
+        while f(hi.ln()) < 0.0 {
+            if hi >= 1e13 {
+                return Err(StatsError::Unsolvable {
+                    what: "sample size",
+                    reason: "the effect is too small to reach that power with fewer than 1e13 units per group; give a larger effect".into(),
+                });
+            }
+            hi = (hi * 4.0).min(1e13);
         }
         if f(lo.ln()) >= 0.0 {
             return Ok(lo);
         }
         brent(f, lo.ln(), hi.ln(), 1e-15)
             .map(f64::exp)
-            .ok_or(StatsError::NoConvergence {
-                what: "sample size",
-            })
+            .ok_or(StatsError::NoConvergence { what: "sample size" })
+    }
+
+    /// The normal-approximation sample size, used only to bracket the exact solution.
+    fn normal_guess(&self, effect: f64, power: f64) -> f64 {
+        let z = norm_isf(self.alpha / self.sides.tails()) + norm_ppf(power);
+        let r = self.ratio;
+        let h = match self.family {
+            Family::Proportions { baseline, method: ProportionMethod::Arcsine } => {
+                (2.0 * effect.sqrt().asin() - 2.0 * baseline.sqrt().asin()).abs()
+            }
+            Family::Proportions { baseline, method } => {
+                let (s0, s1) = prop_sds(baseline, effect, r, method);
+                return ((z * s0.max(s1)) / (effect - baseline)).powi(2);
+            }
+            Family::Means { .. } => effect.abs(),
+        };
+        let scale = if self.is_one_sample() { 1.0 } else { (1.0 + r) / r };
+        (z / h).powi(2) * scale
     }
 
     /// The smallest effect detectable with `power` at control-group size `n`: the treatment
@@ -393,7 +414,7 @@ impl Design {
                 let mut hi = 1.0;
                 while f(hi) < 0.0 {
                     hi *= 2.0;
-                    if hi > 1e12 {
+                    if hi > 1e4 {
                         return Err(StatsError::NoConvergence {
                             what: "minimum detectable effect",
                         });
@@ -454,6 +475,9 @@ fn normal_power(shift: f64, z: f64, both: bool) -> f64 {
 /// Power of a t test with noncentrality `nc`, `df` degrees of freedom and tail level `a`.
 fn t_power(nc: f64, df: f64, a: f64, both: bool) -> f64 {
     let crit = t_isf(a, df);
+    if !crit.is_finite() {
+        return 0.0;
+    }
     let mut p = nct_sf(crit, df, nc);
     if both {
         p += nct_cdf(-crit, df, nc);

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+#[path = "support/golden_eval.rs"]
 mod golden_eval;
 
 const REL_TOL: f64 = 1e-6;
