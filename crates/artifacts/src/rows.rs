@@ -33,7 +33,7 @@ impl Timestamp {
 
 impl From<jiff::Timestamp> for Timestamp {
     fn from(t: jiff::Timestamp) -> Self {
-        Self(i64::try_from(t.as_microsecond()).unwrap_or(i64::MAX))
+        Self(t.as_microsecond())
     }
 }
 

@@ -12,11 +12,11 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use reqwest::Url;
 
+use crate::CollectorError;
 use crate::config::{ArxivConfig, HttpConfig};
 use crate::http::{body_excerpt, build_client, retry_after, retry_policy, send_error};
 use crate::limiter::Limiter;
 use crate::stackexchange::RequestStats;
-use crate::CollectorError;
 
 const ATOM: &[u8] = b"http://www.w3.org/2005/Atom";
 const OPENSEARCH: &[u8] = b"http://a9.com/-/spec/opensearch/1.1/";
@@ -105,9 +105,13 @@ impl ArxivClient {
                 }
             })
             .adjust(|error, delay| match (error, delay) {
-                (CollectorError::Server { retry_after: Some(wait), .. }, Some(delay)) => {
-                    Some(delay.max(*wait))
-                }
+                (
+                    CollectorError::Server {
+                        retry_after: Some(wait),
+                        ..
+                    },
+                    Some(delay),
+                ) => Some(delay.max(*wait)),
                 (_, delay) => delay,
             })
             .await
@@ -117,7 +121,9 @@ impl ArxivClient {
         self.limiter.until_ready().await;
         if let Ok(mut stats) = self.stats.lock() {
             stats.requests += 1;
-            stats.sent.push(("query".to_owned(), tokio::time::Instant::now()));
+            stats
+                .sent
+                .push(("query".to_owned(), tokio::time::Instant::now()));
         }
         let response = self
             .http
@@ -296,9 +302,9 @@ pub fn parse_feed(xml: &str, fetched_at: Timestamp) -> Result<Feed, FeedError> {
         e.title.as_deref().map(str::trim) == Some("Error")
             && e.id.as_deref().is_some_and(|id| id.contains("/api/errors"))
     }) {
-        return Err(FeedError::ApiError(
-            normalize(error.summary.as_deref().unwrap_or("unknown error")),
-        ));
+        return Err(FeedError::ApiError(normalize(
+            error.summary.as_deref().unwrap_or("unknown error"),
+        )));
     }
     let papers = entries
         .into_iter()
@@ -336,10 +342,10 @@ fn entry_attributes(entry: &mut EntryBuilder, ns: Ns, name: &str, e: &BytesStart
             }
         }
         (Ns::Atom, "category") => {
-            if let Some(term) = attribute(e, "term") {
-                if !entry.categories.contains(&term) {
-                    entry.categories.push(term);
-                }
+            if let Some(term) = attribute(e, "term")
+                && !entry.categories.contains(&term)
+            {
+                entry.categories.push(term);
             }
         }
         (Ns::Arxiv, "primary_category") => entry.primary_category = attribute(e, "term"),
@@ -347,7 +353,13 @@ fn entry_attributes(entry: &mut EntryBuilder, ns: Ns, name: &str, e: &BytesStart
     }
 }
 
-fn entry_text(entry: &mut EntryBuilder, ns: Ns, name: &str, parent: Option<(Ns, &str)>, value: String) {
+fn entry_text(
+    entry: &mut EntryBuilder,
+    ns: Ns,
+    name: &str,
+    parent: Option<(Ns, &str)>,
+    value: String,
+) {
     match (ns, name, parent) {
         (Ns::Atom, "name", Some((Ns::Atom, "author"))) => entry.authors.push(normalize(&value)),
         (Ns::Atom, "id", Some((Ns::Atom, "entry"))) => entry.id = Some(value.trim().to_owned()),
@@ -363,11 +375,11 @@ fn entry_text(entry: &mut EntryBuilder, ns: Ns, name: &str, parent: Option<(Ns, 
 }
 
 fn finish_entry(e: EntryBuilder, fetched_at: Timestamp) -> Result<ArxivPaper, FeedError> {
-    let id_url = e
-        .id
-        .ok_or_else(|| FeedError::Malformed("an entry has no <id>".into()))?;
-    let (arxiv_id, version) = split_id(&id_url)
-        .ok_or_else(|| FeedError::Malformed(format!("entry id {id_url:?} is not an arXiv abs URL")))?;
+    let id_url =
+        e.id.ok_or_else(|| FeedError::Malformed("an entry has no <id>".into()))?;
+    let (arxiv_id, version) = split_id(&id_url).ok_or_else(|| {
+        FeedError::Malformed(format!("entry id {id_url:?} is not an arXiv abs URL"))
+    })?;
     let required = |value: Option<String>, what: &str| {
         value.ok_or_else(|| FeedError::Malformed(format!("entry {arxiv_id} has no <{what}>")))
     };
@@ -376,7 +388,11 @@ fn finish_entry(e: EntryBuilder, fetched_at: Timestamp) -> Result<ArxivPaper, Fe
             .trim()
             .parse::<jiff::Timestamp>()
             .map(Timestamp::from)
-            .map_err(|err| FeedError::Malformed(format!("entry {arxiv_id} has a bad <{what}> {value:?}: {err}")))
+            .map_err(|err| {
+                FeedError::Malformed(format!(
+                    "entry {arxiv_id} has a bad <{what}> {value:?}: {err}"
+                ))
+            })
     };
     let title = normalize(&required(e.title, "title")?);
     let abstract_text = normalize(&required(e.summary, "summary")?);
@@ -432,9 +448,18 @@ mod tests {
 
     #[test]
     fn ids_split_into_id_and_version() {
-        assert_eq!(split_id("http://arxiv.org/abs/2101.00001v2"), Some(("2101.00001".into(), 2)));
-        assert_eq!(split_id("http://arxiv.org/abs/math/0501001v1"), Some(("math/0501001".into(), 1)));
-        assert_eq!(split_id("http://arxiv.org/abs/1512.04922"), Some(("1512.04922".into(), 1)));
+        assert_eq!(
+            split_id("http://arxiv.org/abs/2101.00001v2"),
+            Some(("2101.00001".into(), 2))
+        );
+        assert_eq!(
+            split_id("http://arxiv.org/abs/math/0501001v1"),
+            Some(("math/0501001".into(), 1))
+        );
+        assert_eq!(
+            split_id("http://arxiv.org/abs/1512.04922"),
+            Some(("1512.04922".into(), 1))
+        );
         assert_eq!(split_id("http://arxiv.org/api/errors#x"), None);
     }
 }

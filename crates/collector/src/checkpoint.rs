@@ -42,12 +42,14 @@ impl StateDir {
     pub fn load<T: DeserializeOwned>(&self) -> Result<Option<T>, CollectorError> {
         let path = self.checkpoint_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| CollectorError::Checkpoint {
-                    path,
-                    message: e.to_string(),
-                }),
+            Ok(text) => {
+                serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|e| CollectorError::Checkpoint {
+                        path,
+                        message: e.to_string(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(CollectorError::io("read", path, e)),
         }
@@ -57,12 +59,11 @@ impl StateDir {
     pub fn save<T: Serialize>(&self, checkpoint: &T) -> Result<(), CollectorError> {
         let path = self.checkpoint_path();
         self.ensure(&self.dir)?;
-        let mut text = serde_json::to_string_pretty(checkpoint).map_err(|e| {
-            CollectorError::Checkpoint {
+        let mut text =
+            serde_json::to_string_pretty(checkpoint).map_err(|e| CollectorError::Checkpoint {
                 path: path.clone(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         text.push('\n');
         artifacts::write_atomic(&path, text.as_bytes())?;
         Ok(())
@@ -88,6 +89,12 @@ impl StateDir {
 /// A file-name-safe form of a tag or query name.
 pub fn file_safe(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::CollectorError;
 
 /// The whole collector configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CollectorConfig {
     /// Settings shared by the HTTP clients.
@@ -221,17 +221,6 @@ impl Default for LocalConfig {
     }
 }
 
-impl Default for CollectorConfig {
-    fn default() -> Self {
-        Self {
-            http: HttpConfig::default(),
-            cross_validated: CrossValidatedConfig::default(),
-            arxiv: ArxivConfig::default(),
-            local: LocalConfig::default(),
-        }
-    }
-}
-
 impl CollectorConfig {
     /// Reads and validates a TOML config file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, CollectorError> {
@@ -261,7 +250,10 @@ impl CollectorConfig {
         };
         let cv = &self.cross_validated;
         if !(1..=100).contains(&cv.page_size) {
-            return fail(format!("cross_validated.page_size is {}, expected 1 to 100", cv.page_size));
+            return fail(format!(
+                "cross_validated.page_size is {}, expected 1 to 100",
+                cv.page_size
+            ));
         }
         if !(1..30).contains(&cv.requests_per_second) {
             return fail(format!(
@@ -273,21 +265,26 @@ impl CollectorConfig {
             return fail("cross_validated.quota_reserve must not be negative".into());
         }
         for (field, value) in [("from_date", &cv.from_date), ("to_date", &cv.to_date)] {
-            if let Some(text) = value {
-                if parse_date(text).is_none() {
-                    return fail(format!("cross_validated.{field} is {text:?}, expected YYYY-MM-DD"));
-                }
+            if let Some(text) = value
+                && parse_date(text).is_none()
+            {
+                return fail(format!(
+                    "cross_validated.{field} is {text:?}, expected YYYY-MM-DD"
+                ));
             }
         }
         let ax = &self.arxiv;
-        if !(ax.min_interval_secs >= 3.0) {
+        if ax.min_interval_secs.is_nan() || ax.min_interval_secs < 3.0 {
             return fail(format!(
                 "arxiv.min_interval_secs is {}, expected at least 3 (arXiv's published etiquette)",
                 ax.min_interval_secs
             ));
         }
         if !(1..=2000).contains(&ax.page_size) {
-            return fail(format!("arxiv.page_size is {}, expected 1 to 2000", ax.page_size));
+            return fail(format!(
+                "arxiv.page_size is {}, expected 1 to 2000",
+                ax.page_size
+            ));
         }
         if !["submittedDate", "lastUpdatedDate", "relevance"].contains(&ax.sort_by.as_str()) {
             return fail(format!(
@@ -359,8 +356,14 @@ mod tests {
     fn shipped_config_parses_and_keeps_the_documented_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/collector.toml");
         let config = CollectorConfig::load(&path).expect("shipped config is valid");
-        assert_eq!(config.local.folders, vec!["data/knowledge/playbook".to_string()]);
-        assert_eq!(config.cross_validated.tags, CrossValidatedConfig::default().tags);
+        assert_eq!(
+            config.local.folders,
+            vec!["data/knowledge/playbook".to_string()]
+        );
+        assert_eq!(
+            config.cross_validated.tags,
+            CrossValidatedConfig::default().tags
+        );
         assert!(config.arxiv.min_interval_secs >= 3.0);
         assert!(config.cross_validated.requests_per_second < 30);
     }
@@ -370,9 +373,11 @@ mod tests {
         let err = CollectorConfig::from_toml("[arxiv]\nmin_interval_secs = 1.0\n", Path::new("x"))
             .expect_err("1 s spacing is refused");
         assert!(err.to_string().contains("at least 3"), "{err}");
-        let err =
-            CollectorConfig::from_toml("[cross_validated]\nrequests_per_second = 30\n", Path::new("x"))
-                .expect_err("30/s is refused");
+        let err = CollectorConfig::from_toml(
+            "[cross_validated]\nrequests_per_second = 30\n",
+            Path::new("x"),
+        )
+        .expect_err("30/s is refused");
         assert!(err.to_string().contains("bans at 30"), "{err}");
         let err = CollectorConfig::from_toml("[cross_validated]\ntagz = []\n", Path::new("x"))
             .expect_err("unknown key");

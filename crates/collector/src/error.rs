@@ -20,7 +20,9 @@ pub enum CollectorError {
         reason: String,
     },
     /// A request timed out on every attempt.
-    #[error("request to {url} timed out after {attempts} attempts; raise `http.timeout_secs` or try later")]
+    #[error(
+        "request to {url} timed out after {attempts} attempts; raise `http.timeout_secs` or try later"
+    )]
     Timeout {
         /// The URL (without any API key).
         url: String,
@@ -37,7 +39,9 @@ pub enum CollectorError {
     },
     /// The API rejected the request with a structured error (StackExchange's HTTP 400 body).
     /// Never retried: the same request would fail the same way.
-    #[error("{api} rejected {url} with HTTP {status}: {error_name} (error_id {error_id}): {message}")]
+    #[error(
+        "{api} rejected {url} with HTTP {status}: {error_name} (error_id {error_id}): {message}"
+    )]
     Api {
         /// `stackexchange` or `arxiv`.
         api: &'static str,
@@ -62,7 +66,9 @@ pub enum CollectorError {
         message: String,
     },
     /// A 5xx answer (503 is StackExchange's throttling) that persisted through every retry.
-    #[error("{url} answered HTTP {status} on every attempt; the service is overloaded or down, try later")]
+    #[error(
+        "{url} answered HTTP {status} on every attempt; the service is overloaded or down, try later"
+    )]
     Server {
         /// The URL (without any API key).
         url: String,
@@ -168,7 +174,11 @@ impl CollectorError {
         matches!(self, Self::Offline { .. })
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Self::Io {
             action,
             path: path.into(),

@@ -42,10 +42,45 @@ const VOID: &[&str] = &[
 ];
 const RAW_SKIP: &[&str] = &["script", "style", "template", "noscript"];
 const BLOCK: &[&str] = &[
-    "p", "div", "pre", "ul", "ol", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-    "table", "thead", "tbody", "tfoot", "tr", "section", "article", "header", "footer", "main",
-    "aside", "nav", "figure", "figcaption", "dl", "dt", "dd", "details", "summary", "center",
-    "body", "html", "head", "title", "caption",
+    "p",
+    "div",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "main",
+    "aside",
+    "nav",
+    "figure",
+    "figcaption",
+    "dl",
+    "dt",
+    "dd",
+    "details",
+    "summary",
+    "center",
+    "body",
+    "html",
+    "head",
+    "title",
+    "caption",
 ];
 
 /// Converts an HTML fragment or page to clean text.
@@ -94,7 +129,7 @@ pub fn decode_entities(text: &str) -> Cow<'_, str> {
                         .unwrap_or('\u{FFFD}');
                     Some(Cow::Owned(c.to_string()))
                 }
-                None => quick_xml::escape::resolve_html5_entity(name).map(Cow::Borrowed),
+                None => crate::entities::named_entity(name).map(|c| Cow::Owned(c.to_string())),
             };
             value.map(|v| (v, semi))
         });
@@ -265,8 +300,16 @@ fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
 /// closes the previous item of its list.
 fn implicit_close(stack: &mut Vec<Element>, opening: &str) {
     let closes_p = BLOCK.contains(&opening) && opening != "li";
-    if closes_p && stack.last().is_some_and(|top| top.name == "p") {
-        pop(stack);
+    if closes_p {
+        // An open `<p>` ends here even when inline elements inside it were left open.
+        let open_p = stack
+            .iter()
+            .rposition(|e| is_block(&e.name) || e.name.is_empty());
+        if let Some(index) = open_p.filter(|&i| stack[i].name == "p") {
+            while stack.len() > index {
+                pop(stack);
+            }
+        }
     }
     // Find an open sibling above the nearest container and close everything down to it.
     for index in (1..stack.len()).rev() {
@@ -311,12 +354,11 @@ fn close(stack: &mut Vec<Element>, name: &str) {
 }
 
 fn pop(stack: &mut Vec<Element>) {
-    if stack.len() > 1 {
-        if let Some(element) = stack.pop() {
-            if let Some(parent) = stack.last_mut() {
-                parent.children.push(Node::Element(element));
-            }
-        }
+    if stack.len() > 1
+        && let Some(element) = stack.pop()
+        && let Some(parent) = stack.last_mut()
+    {
+        parent.children.push(Node::Element(element));
     }
 }
 
@@ -460,7 +502,13 @@ fn render_block(e: &Element, blocks: &mut Vec<String>) {
             if !inner.is_empty() {
                 let quoted: Vec<String> = inner
                     .lines()
-                    .map(|line| if line.is_empty() { ">".into() } else { format!("> {line}") })
+                    .map(|line| {
+                        if line.is_empty() {
+                            ">".into()
+                        } else {
+                            format!("> {line}")
+                        }
+                    })
                     .collect();
                 blocks.push(quoted.join("\n"));
             }
@@ -490,12 +538,19 @@ fn render_block(e: &Element, blocks: &mut Vec<String>) {
 
 fn render_list(list: &Element) -> String {
     let ordered = list.name == "ol";
-    let mut number: i64 = list.attr("start").and_then(|s| s.trim().parse().ok()).unwrap_or(1);
+    let mut number: i64 = list
+        .attr("start")
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1);
     let mut items = Vec::new();
     for child in &list.children {
         match child {
             Node::Element(li) if li.name == "li" => {
-                let marker = if ordered { format!("{number}. ") } else { "- ".into() };
+                let marker = if ordered {
+                    format!("{number}. ")
+                } else {
+                    "- ".into()
+                };
                 number += 1;
                 let item = render_item(&marker, &li.children);
                 if !item.is_empty() {
@@ -632,7 +687,10 @@ mod tests {
     fn entities_decode_named_numeric_and_keep_unknown() {
         assert_eq!(decode_entities("a &amp; b &lt; c"), "a & b < c");
         assert_eq!(decode_entities("&#39;&#x3b1;&alpha;&hellip;"), "'αα…");
-        assert_eq!(decode_entities("AT&T and &bogus; and &"), "AT&T and &bogus; and &");
+        assert_eq!(
+            decode_entities("AT&T and &bogus; and &"),
+            "AT&T and &bogus; and &"
+        );
     }
 
     #[test]
@@ -643,14 +701,22 @@ mod tests {
 
     #[test]
     fn code_is_not_converted_as_math() {
-        let text = html_to_text("<p>Use <code>$x$</code> or $\\alpha$.</p><pre><code>echo $HOME &amp;&amp; $PATH\n</code></pre>");
+        let text = html_to_text(
+            "<p>Use <code>$x$</code> or $\\alpha$.</p><pre><code>echo $HOME &amp;&amp; $PATH\n</code></pre>",
+        );
         assert_eq!(text, "Use `$x$` or α.\n\n```\necho $HOME && $PATH\n```");
     }
 
     #[test]
     fn title_comes_from_title_then_h1() {
-        assert_eq!(html_title("<html><head><title> A &amp; B </title></head></html>").as_deref(), Some("A & B"));
-        assert_eq!(html_title("<h1>Heading</h1><p>x</p>").as_deref(), Some("Heading"));
+        assert_eq!(
+            html_title("<html><head><title> A &amp; B </title></head></html>").as_deref(),
+            Some("A & B")
+        );
+        assert_eq!(
+            html_title("<h1>Heading</h1><p>x</p>").as_deref(),
+            Some("Heading")
+        );
         assert_eq!(html_title("<p>x</p>"), None);
     }
 }

@@ -24,6 +24,7 @@
 pub mod arxiv;
 pub mod checkpoint;
 pub mod config;
+mod entities;
 mod error;
 pub mod html;
 mod http;

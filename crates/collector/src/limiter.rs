@@ -92,7 +92,10 @@ mod tests {
         for pair in at.windows(2) {
             let gap = pair[1] - pair[0];
             assert!(gap >= Duration::from_secs(3), "gap {gap:?} is under 3 s");
-            assert!(gap < Duration::from_millis(3100), "gap {gap:?} waits far too long");
+            assert!(
+                gap < Duration::from_millis(3100),
+                "gap {gap:?} waits far too long"
+            );
         }
     }
 }

@@ -32,7 +32,8 @@ pub fn read_folder(folder: &Path, root_label: &str) -> Result<Vec<LocalDocument>
             continue;
         };
         let bytes = std::fs::read(&file).map_err(|e| CollectorError::io("read", &file, e))?;
-        let metadata = std::fs::metadata(&file).map_err(|e| CollectorError::io("stat", &file, e))?;
+        let metadata =
+            std::fs::metadata(&file).map_err(|e| CollectorError::io("stat", &file, e))?;
         let modified_at = metadata
             .modified()
             .ok()
@@ -57,7 +58,9 @@ pub fn read_folder(folder: &Path, root_label: &str) -> Result<Vec<LocalDocument>
             _ => (None, source.trim().to_owned()),
         };
         documents.push(LocalDocument {
-            doc_id: hex(&Sha256::digest(format!("{root_label}\0{relative}").as_bytes())),
+            doc_id: hex(&Sha256::digest(
+                format!("{root_label}\0{relative}").as_bytes(),
+            )),
             root: root_label.to_owned(),
             path: relative,
             title: title.unwrap_or(stem),
@@ -140,9 +143,18 @@ mod tests {
 
     #[test]
     fn markdown_titles() {
-        assert_eq!(markdown_title("# Using CUPED\n\ntext").as_deref(), Some("Using CUPED"));
-        assert_eq!(markdown_title("---\ntitle: \"Front\"\n---\nno heading").as_deref(), Some("Front"));
-        assert_eq!(markdown_title("```\n# not a heading\n```\n## Real ##").as_deref(), Some("Real"));
+        assert_eq!(
+            markdown_title("# Using CUPED\n\ntext").as_deref(),
+            Some("Using CUPED")
+        );
+        assert_eq!(
+            markdown_title("---\ntitle: \"Front\"\n---\nno heading").as_deref(),
+            Some("Front")
+        );
+        assert_eq!(
+            markdown_title("```\n# not a heading\n```\n## Real ##").as_deref(),
+            Some("Real")
+        );
         assert_eq!(markdown_title("#hashtag only"), None);
     }
 
@@ -152,13 +164,24 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("sub")).expect("mkdir");
         std::fs::write(dir.path().join("b.md"), "# Bee\nbody").expect("write");
         std::fs::write(dir.path().join("a.txt"), "plain\n").expect("write");
-        std::fs::write(dir.path().join("sub/c.html"), "<title>Sea &amp; sky</title><p>x &lt; y</p>").expect("write");
+        std::fs::write(
+            dir.path().join("sub/c.html"),
+            "<title>Sea &amp; sky</title><p>x &lt; y</p>",
+        )
+        .expect("write");
         std::fs::write(dir.path().join("skip.pdf"), "binary").expect("write");
         std::fs::write(dir.path().join(".hidden.md"), "# no").expect("write");
         let docs = read_folder(dir.path(), "kb").expect("read");
         let summary: Vec<(&str, &str, &str, &str)> = docs
             .iter()
-            .map(|d| (d.path.as_str(), d.format.as_str(), d.title.as_str(), d.text.as_str()))
+            .map(|d| {
+                (
+                    d.path.as_str(),
+                    d.format.as_str(),
+                    d.title.as_str(),
+                    d.text.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             summary,
@@ -171,6 +194,9 @@ mod tests {
         assert_eq!(docs[1].content_sha256, hex(&Sha256::digest(b"# Bee\nbody")));
         assert_eq!(docs[1].size_bytes, 10);
         assert_ne!(docs[0].doc_id, docs[1].doc_id);
-        assert!(docs.iter().all(|d| d.root == "kb" && d.modified_at.as_micros() > 0));
+        assert!(
+            docs.iter()
+                .all(|d| d.root == "kb" && d.modified_at.as_micros() > 0)
+        );
     }
 }

@@ -14,7 +14,11 @@ use collector::{CollectorConfig, CollectorError, RunOptions, SourceSummary};
 use indicatif::{MultiProgress, ProgressDrawTarget};
 
 #[derive(Parser, Debug)]
-#[command(name = "collector", version, about = "Collect Cross Validated, arXiv and local documents into raw Parquet artifacts")]
+#[command(
+    name = "collector",
+    version,
+    about = "Collect Cross Validated, arXiv and local documents into raw Parquet artifacts"
+)]
 struct Cli {
     /// The config file (default: configs/collector.toml under the project root).
     #[arg(long, global = true)]
@@ -60,9 +64,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("collector: {error:#}");
-            let offline = error
-                .chain()
-                .any(|cause| cause.downcast_ref::<CollectorError>().is_some_and(CollectorError::is_offline));
+            let offline = error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<CollectorError>()
+                    .is_some_and(CollectorError::is_offline)
+            });
             ExitCode::from(if offline { 2 } else { 1 })
         }
     }
@@ -93,13 +99,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     let out = cli.out.clone().unwrap_or_else(|| root.join("artifacts"));
     let command = cli.command.unwrap_or(Command::All);
-    let wants = |source: Command, enabled: bool| {
-        command == source || (command == Command::All && enabled)
-    };
+    let wants =
+        |source: Command, enabled: bool| command == source || (command == Command::All && enabled);
     let want_cv = wants(Command::CrossValidated, config.cross_validated.enabled);
     let want_arxiv = wants(Command::Arxiv, config.arxiv.enabled);
     let want_local = wants(Command::Local, config.local.enabled);
-    let key = std::env::var(&config.cross_validated.key_env).ok().filter(|k| !k.trim().is_empty());
+    let key = std::env::var(&config.cross_validated.key_env)
+        .ok()
+        .filter(|k| !k.trim().is_empty());
 
     if cli.dry_run {
         let mut plan = Plan {
@@ -117,18 +124,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
         print!("{plan}");
         if want_local {
             for folder in &config.local.folders {
-                println!("local_docs: read {}", collector::config::resolve_folder(&root, folder).display());
+                println!(
+                    "local_docs: read {}",
+                    collector::config::resolve_folder(&root, folder).display()
+                );
             }
         }
         println!(
             "StackExchange key: {}",
-            if key.is_some() { "set (never printed)" } else { "not set (300 requests a day)" }
+            if key.is_some() {
+                "set (never printed)"
+            } else {
+                "not set (300 requests a day)"
+            }
         );
         println!("dry run: nothing was sent or written");
         return Ok(ExitCode::SUCCESS);
     }
 
-    let progress = (!cli.quiet).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+    let progress =
+        (!cli.quiet).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
     let options = RunOptions {
         root: out,
         max_pages: cli.max_pages,
@@ -147,7 +162,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let optional_here = |optional: bool| command == Command::All && optional;
     if want_cv {
-        match runtime.block_on(collector::collect_cross_validated(&config, key.clone(), &options)) {
+        match runtime.block_on(collector::collect_cross_validated(
+            &config,
+            key.clone(),
+            &options,
+        )) {
             Ok(summary) => summaries.push(summary),
             Err(e) if e.is_offline() && optional_here(config.cross_validated.optional) => {
                 eprintln!("collector: cross_validated skipped (optional): {e}");

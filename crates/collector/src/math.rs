@@ -14,11 +14,12 @@ pub fn convert_math(text: &str) -> String {
     while let Some(index) = rest.find(['$', '\\']) {
         out.push_str(&rest[..index]);
         let tail = &rest[index..];
-        let (open, close) = if tail.starts_with("\\$") {
+        if let Some(after) = tail.strip_prefix("\\$") {
             out.push('$');
-            rest = &tail[2..];
+            rest = after;
             continue;
-        } else if tail.starts_with("$$") {
+        }
+        let (open, close) = if tail.starts_with("$$") {
             ("$$", "$$")
         } else if tail.starts_with('$') {
             ("$", "$")
@@ -395,7 +396,10 @@ mod tests {
             (r"$P(A \mid B) \neq P(B \mid A)$", "P(A | B) ≠ P(B | A)"),
             (r"costs \$5 and \$10", "costs $5 and $10"),
             (r"\(z_{1-\alpha/2}\)", "z_(1-α/2)"),
-            (r"$\text{Var}(\hat{\beta}) = \sigma^2 (X^T X)^{-1}$", "Var(β̂) = σ^2 (X^T X)^(-1)"),
+            (
+                r"$\text{Var}(\hat{\beta}) = \sigma^2 (X^T X)^{-1}$",
+                "Var(β̂) = σ^2 (X^T X)^(-1)",
+            ),
             (r"a lone $ sign", "a lone $ sign"),
             (r"$\left( \frac{a+b}{2} \right)$", "( (a+b)/2 )"),
             (r"$\sqrt[3]{x}$ and $\binom{n}{k}$", "3√x and C(n, k)"),

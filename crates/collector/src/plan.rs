@@ -4,10 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::CollectorError;
 use crate::arxiv::ArxivClient;
 use crate::config::CollectorConfig;
 use crate::stackexchange::{QuestionFilter, StackExchangeClient};
-use crate::CollectorError;
 
 /// Requests planned for one source.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,10 +33,17 @@ pub struct Plan {
 
 /// Plans the Cross Validated requests. `has_key` only changes the quota shown; the key itself is
 /// never printed.
-pub fn plan_cross_validated(config: &CollectorConfig, has_key: bool) -> Result<(SourcePlan, u64), CollectorError> {
+pub fn plan_cross_validated(
+    config: &CollectorConfig,
+    has_key: bool,
+) -> Result<(SourcePlan, u64), CollectorError> {
     let cv = &config.cross_validated;
     let client = StackExchangeClient::new(cv, &config.http, None)?;
-    let pages = u64::from(cv.max_questions_per_tag.div_ceil(cv.page_size.max(1)).max(1));
+    let pages = u64::from(
+        cv.max_questions_per_tag
+            .div_ceil(cv.page_size.max(1))
+            .max(1),
+    );
     let mut requests = Vec::new();
     for tag in &cv.tags {
         let filter = QuestionFilter {
@@ -81,7 +88,11 @@ pub fn plan_arxiv(config: &CollectorConfig) -> Result<SourcePlan, CollectorError
         max_requests += pages;
         requests.push(format!(
             "GET {}  ({pages} pages of {} at most)",
-            client.query_url(&query.search_query, 0, u64::from(ax.page_size.min(query.max_results))),
+            client.query_url(
+                &query.search_query,
+                0,
+                u64::from(ax.page_size.min(query.max_results))
+            ),
             ax.page_size
         ));
     }
@@ -117,7 +128,10 @@ impl fmt::Display for Plan {
                     share * 100.0
                 )?;
                 if source.max_requests > self.stackexchange_daily_quota {
-                    write!(f, ", over the daily quota: the run will stop at the reserve and resume the next day")?;
+                    write!(
+                        f,
+                        ", over the daily quota: the run will stop at the reserve and resume the next day"
+                    )?;
                 }
             }
             writeln!(f)?;

@@ -12,12 +12,12 @@ use artifacts::{
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::CollectorError;
 use crate::arxiv::ArxivClient;
 use crate::checkpoint::{StateDir, file_safe};
 use crate::config::{CollectorConfig, resolve_folder};
 use crate::local::read_folder;
 use crate::stackexchange::{QuestionFilter, StackExchangeClient, WireAnswer, to_post};
-use crate::CollectorError;
 
 /// The stage name recorded in the manifest.
 pub const STAGE: &str = "collector";
@@ -124,7 +124,13 @@ impl fmt::Display for SourceSummary {
         write!(
             f,
             "{}: fetched {}, new {}, skipped {}, pages {}, requests {}, retries {}",
-            self.source, self.fetched, self.new, self.skipped, self.pages, self.requests, self.retries
+            self.source,
+            self.fetched,
+            self.new,
+            self.skipped,
+            self.pages,
+            self.requests,
+            self.retries
         )?;
         if let Some(remaining) = self.quota_remaining {
             write!(f, ", quota left {remaining}")?;
@@ -133,7 +139,9 @@ impl fmt::Display for SourceSummary {
             }
         }
         match &self.outcome {
-            Outcome::Complete { path, rows } => write!(f, "; wrote {} ({rows} rows)", path.display()),
+            Outcome::Complete { path, rows } => {
+                write!(f, "; wrote {} ({rows} rows)", path.display())
+            }
             Outcome::Stopped(StopReason::QuotaReserve { remaining, reserve }) => write!(
                 f,
                 "; stopped at the quota reserve ({remaining} left, reserve {reserve}), progress kept, run again later to continue"
@@ -199,7 +207,10 @@ pub fn collect_local(
         if !path.is_dir() {
             return Err(CollectorError::Config {
                 path: path.clone(),
-                message: format!("local folder {folder:?} does not exist (resolved to {})", path.display()),
+                message: format!(
+                    "local folder {folder:?} does not exist (resolved to {})",
+                    path.display()
+                ),
             });
         }
         documents.extend(read_folder(&path, folder)?);
@@ -307,7 +318,11 @@ async fn run_cross_validated(
     };
     if checkpoint.plan_hash != plan_hash {
         // What is fetched changed: staged pages and cursors describe another plan.
-        let stale: Vec<String> = checkpoint.tags.values().flat_map(|t| t.staged.clone()).collect();
+        let stale: Vec<String> = checkpoint
+            .tags
+            .values()
+            .flat_map(|t| t.staged.clone())
+            .collect();
         state.remove_staged(&stale);
         checkpoint = CvCheckpoint::default();
     }
@@ -329,24 +344,42 @@ async fn run_cross_validated(
     }
 
     let mut summary = SourceSummary::new("cross_validated");
-    let pages_per_tag = cv.max_questions_per_tag.div_ceil(cv.page_size.max(1)).max(1);
-    let progress_bar = bar(options, u64::from(pages_per_tag) * cv.tags.len() as u64, "cross_validated");
-    let done_pages: u64 = checkpoint.tags.values().map(|t| u64::from(t.pages_done)).sum();
+    let pages_per_tag = cv
+        .max_questions_per_tag
+        .div_ceil(cv.page_size.max(1))
+        .max(1);
+    let progress_bar = bar(
+        options,
+        u64::from(pages_per_tag) * cv.tags.len() as u64,
+        "cross_validated",
+    );
+    let done_pages: u64 = checkpoint
+        .tags
+        .values()
+        .map(|t| u64::from(t.pages_done))
+        .sum();
     progress_bar.set_position(done_pages);
     let mut stop: Option<StopReason> = None;
 
     'tags: for tag in &cv.tags {
         let cursor = checkpoint.cursors.get(tag).map(|c| c + 1);
-        let mut progress = checkpoint.tags.get(tag).cloned().unwrap_or_else(|| TagProgress {
-            fromdate: match (cv.from_unix(), cursor) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            },
-            ..TagProgress::default()
-        });
+        let mut progress = checkpoint
+            .tags
+            .get(tag)
+            .cloned()
+            .unwrap_or_else(|| TagProgress {
+                fromdate: match (cv.from_unix(), cursor) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                },
+                ..TagProgress::default()
+            });
         progress_bar.set_message(tag.clone());
         while !progress.done {
-            if options.max_pages.is_some_and(|max| summary.pages as usize >= max) {
+            if options
+                .max_pages
+                .is_some_and(|max| summary.pages as usize >= max)
+            {
                 stop = Some(StopReason::PageLimit {
                     pages: options.max_pages.unwrap_or(0),
                 });
@@ -366,7 +399,8 @@ async fn run_cross_validated(
                 }
                 Err(e) => return Err(e),
             };
-            let allowance = u64::from(cv.max_questions_per_tag).saturating_sub(progress.questions_seen);
+            let allowance =
+                u64::from(cv.max_questions_per_tag).saturating_sub(progress.questions_seen);
             let returned = wrapper.items.len();
             let items: Vec<_> = wrapper.items.into_iter().take(allowance as usize).collect();
             let taken = items.len() as u64;
@@ -374,13 +408,17 @@ async fn run_cross_validated(
             let mut fresh = Vec::new();
             let mut fresh_ids = HashSet::new();
             for question in items {
-                progress.newest = Some(progress.newest.map_or(question.creation_date, |n| {
-                    n.max(question.creation_date)
-                }));
+                progress.newest = Some(
+                    progress
+                        .newest
+                        .map_or(question.creation_date, |n| n.max(question.creation_date)),
+                );
                 if question.score < cv.min_score {
                     below_floor = true;
                     summary.skipped += 1;
-                } else if seen.contains(&question.question_id) || !fresh_ids.insert(question.question_id) {
+                } else if seen.contains(&question.question_id)
+                    || !fresh_ids.insert(question.question_id)
+                {
                     summary.skipped += 1;
                 } else {
                     fresh.push(question);
@@ -538,7 +576,11 @@ async fn run_arxiv(
         state.load()?.unwrap_or_default()
     };
     if checkpoint.plan_hash != plan_hash {
-        let stale: Vec<String> = checkpoint.queries.values().flat_map(|q| q.staged.clone()).collect();
+        let stale: Vec<String> = checkpoint
+            .queries
+            .values()
+            .flat_map(|q| q.staged.clone())
+            .collect();
         state.remove_staged(&stale);
         checkpoint = ArxivCheckpoint::default();
     }
@@ -551,7 +593,10 @@ async fn run_arxiv(
 
     let artifact_path = options.root.join(ARXIV_PATH);
     let existing: Vec<ArxivPaper> = read_existing(&artifact_path)?;
-    let mut seen: HashMap<String, i32> = existing.iter().map(|p| (p.arxiv_id.clone(), p.version)).collect();
+    let mut seen: HashMap<String, i32> = existing
+        .iter()
+        .map(|p| (p.arxiv_id.clone(), p.version))
+        .collect();
     for progress in checkpoint.queries.values() {
         for file in &progress.staged {
             let rows: Vec<ArxivPaper> = read_artifact(state.staged(file))?;
@@ -571,17 +616,24 @@ async fn run_arxiv(
     let mut stop = None;
 
     'queries: for query in &ax.queries {
-        let mut progress = checkpoint.queries.get(&query.name).cloned().unwrap_or_default();
+        let mut progress = checkpoint
+            .queries
+            .get(&query.name)
+            .cloned()
+            .unwrap_or_default();
         progress_bar.set_message(query.name.clone());
         while !progress.done {
-            let limit = u64::from(query.max_results)
-                .min(progress.total_results.unwrap_or(u64::MAX));
+            let limit =
+                u64::from(query.max_results).min(progress.total_results.unwrap_or(u64::MAX));
             let size = u64::from(ax.page_size).min(limit.saturating_sub(progress.next_start));
             if size == 0 {
                 progress.done = true;
                 break;
             }
-            if options.max_pages.is_some_and(|max| summary.pages as usize >= max) {
+            if options
+                .max_pages
+                .is_some_and(|max| summary.pages as usize >= max)
+            {
                 stop = Some(StopReason::PageLimit {
                     pages: options.max_pages.unwrap_or(0),
                 });
@@ -593,7 +645,9 @@ async fn run_arxiv(
             let returned = feed.papers.len() as u64;
             let mut fresh = Vec::new();
             for paper in feed.papers {
-                let known = seen.get(&paper.arxiv_id).is_some_and(|v| *v >= paper.version);
+                let known = seen
+                    .get(&paper.arxiv_id)
+                    .is_some_and(|v| *v >= paper.version);
                 if known {
                     summary.skipped += 1;
                 } else {
@@ -602,7 +656,11 @@ async fn run_arxiv(
                 }
             }
             if !fresh.is_empty() {
-                let file = format!("{}-{:06}.parquet", file_safe(&query.name), progress.next_start);
+                let file = format!(
+                    "{}-{:06}.parquet",
+                    file_safe(&query.name),
+                    progress.next_start
+                );
                 state.ensure_staging()?;
                 write_artifact(state.staged(&file), &fresh)?;
                 if !progress.staged.contains(&file) {
@@ -617,7 +675,9 @@ async fn run_arxiv(
             progress.done = returned == 0
                 || progress.next_start >= u64::from(query.max_results).min(feed.total_results)
                 || (checkpoint.completed_once && fresh.is_empty());
-            checkpoint.queries.insert(query.name.clone(), progress.clone());
+            checkpoint
+                .queries
+                .insert(query.name.clone(), progress.clone());
             state.save(&checkpoint)?;
             progress_bar.inc(1);
         }
@@ -629,14 +689,18 @@ async fn run_arxiv(
         return Ok(summary);
     }
 
-    let mut rows: BTreeMap<String, ArxivPaper> =
-        existing.into_iter().map(|p| (p.arxiv_id.clone(), p)).collect();
+    let mut rows: BTreeMap<String, ArxivPaper> = existing
+        .into_iter()
+        .map(|p| (p.arxiv_id.clone(), p))
+        .collect();
     let mut staged_files = Vec::new();
     for progress in checkpoint.queries.values() {
         for file in &progress.staged {
             let staged: Vec<ArxivPaper> = read_artifact(state.staged(file))?;
             for paper in staged {
-                let newer = rows.get(&paper.arxiv_id).is_none_or(|p| p.version <= paper.version);
+                let newer = rows
+                    .get(&paper.arxiv_id)
+                    .is_none_or(|p| p.version <= paper.version);
                 if newer {
                     rows.insert(paper.arxiv_id.clone(), paper);
                 }

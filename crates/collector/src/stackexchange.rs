@@ -12,11 +12,11 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::CollectorError;
 use crate::config::{CrossValidatedConfig, HttpConfig};
 use crate::html::{decode_entities, html_to_text};
 use crate::http::{body_excerpt, build_client, retry_after, retry_policy, send_error};
 use crate::limiter::Limiter;
-use crate::CollectorError;
 
 /// The API's answer wrapper (the `filter=withbody` shape).
 #[derive(Debug, Clone, Deserialize)]
@@ -273,9 +273,13 @@ impl StackExchangeClient {
         })
         .adjust(|error, delay| match (error, delay) {
             // A server that says how long to wait is obeyed, if that is longer than our schedule.
-            (CollectorError::Server { retry_after: Some(wait), .. }, Some(delay)) => {
-                Some(delay.max(*wait))
-            }
+            (
+                CollectorError::Server {
+                    retry_after: Some(wait),
+                    ..
+                },
+                Some(delay),
+            ) => Some(delay.max(*wait)),
             (_, delay) => delay,
         })
         .await;
@@ -293,13 +297,13 @@ impl StackExchangeClient {
         method: &'static str,
         url: &str,
     ) -> Result<Wrapper<T>, CollectorError> {
-        if let Some(remaining) = self.stats().quota_remaining {
-            if remaining <= self.quota_reserve {
-                return Err(CollectorError::QuotaReserve {
-                    remaining,
-                    reserve: self.quota_reserve,
-                });
-            }
+        if let Some(remaining) = self.stats().quota_remaining
+            && remaining <= self.quota_reserve
+        {
+            return Err(CollectorError::QuotaReserve {
+                remaining,
+                reserve: self.quota_reserve,
+            });
         }
         let wait_until = self
             .backoff_until
@@ -320,7 +324,9 @@ impl StackExchangeClient {
         }
         if let Ok(mut stats) = self.stats.lock() {
             stats.requests += 1;
-            stats.sent.push((method.to_owned(), tokio::time::Instant::now()));
+            stats
+                .sent
+                .push((method.to_owned(), tokio::time::Instant::now()));
         }
         let response = self
             .http
@@ -491,6 +497,10 @@ mod tests {
         .expect("client builds");
         let shown = format!("{client:?}");
         assert!(!shown.contains("secret-key-123"), "{shown}");
-        assert!(!client.questions_url("ab-test", 1, QuestionFilter::default()).contains("secret"));
+        assert!(
+            !client
+                .questions_url("ab-test", 1, QuestionFilter::default())
+                .contains("secret")
+        );
     }
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use artifacts::{CrossValidatedPost, Timestamp, read_artifact, write_artifact};
 use collector::stackexchange::{QuestionFilter, StackExchangeClient};
-use collector::{CROSS_VALIDATED_PATH, CollectorError, Outcome, RunOptions, StopReason, collect_cross_validated};
+use collector::{
+    CROSS_VALIDATED_PATH, CollectorError, Outcome, RunOptions, StopReason, collect_cross_validated,
+};
 use common::{FakeStackExchange, SeResponder, se_config};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -51,7 +53,11 @@ async fn pagination_follows_has_more_and_the_tag_union_is_deduplicated() {
 
     let rows = rows(dir.path());
     let ids: Vec<i64> = rows.iter().map(|p| p.question_id).collect();
-    assert_eq!(ids, vec![101, 102, 103, 104, 105, 201, 202], "union by id, sorted, no duplicate");
+    assert_eq!(
+        ids,
+        vec![101, 102, 103, 104, 105, 201, 202],
+        "union by id, sorted, no duplicate"
+    );
     // ab-test: 5 questions at 2 a page = 3 pages; p-value: 3 questions = 2 pages.
     assert_eq!(fake.question_calls.load(Ordering::SeqCst), 5);
     assert_eq!(summary.pages, 5);
@@ -66,24 +72,52 @@ async fn pagination_follows_has_more_and_the_tag_union_is_deduplicated() {
 
     let q103 = rows.iter().find(|p| p.question_id == 103).unwrap();
     assert_eq!(q103.answers.len(), 3);
-    assert!(q103.answers[0].is_accepted, "the accepted answer comes first");
-    assert_eq!(q103.answers[0].link, "https://stats.stackexchange.com/a/1030");
+    assert!(
+        q103.answers[0].is_accepted,
+        "the accepted answer comes first"
+    );
+    assert_eq!(
+        q103.answers[0].link,
+        "https://stats.stackexchange.com/a/1030"
+    );
     assert_eq!(q103.answers[2].author_name.as_deref(), Some("user12345"));
-    assert_eq!(q103.answers[2].author_id, None, "deleted users keep their name only");
-    assert_eq!(q103.title, "Is my A/B test's lift of 1.5% significant? (#103 & more)");
+    assert_eq!(
+        q103.answers[2].author_id, None,
+        "deleted users keep their name only"
+    );
+    assert_eq!(
+        q103.title,
+        "Is my A/B test's lift of 1.5% significant? (#103 & more)"
+    );
     assert_eq!(q103.author_name.as_deref(), Some("Jörg Müller"));
     assert_eq!(q103.license, "CC BY-SA 3.0");
-    assert_eq!(rows[0].license, "CC BY-SA 2.5", "question 101 predates 2011-04-08");
-    assert_eq!(rows.iter().find(|p| p.question_id == 105).unwrap().license, "CC BY-SA 4.0");
-    assert_eq!(q103.link, "https://stats.stackexchange.com/questions/103/slug");
+    assert_eq!(
+        rows[0].license, "CC BY-SA 2.5",
+        "question 101 predates 2011-04-08"
+    );
+    assert_eq!(
+        rows.iter().find(|p| p.question_id == 105).unwrap().license,
+        "CC BY-SA 4.0"
+    );
+    assert_eq!(
+        q103.link,
+        "https://stats.stackexchange.com/questions/103/slug"
+    );
     assert_eq!(q103.fetched_at, FETCHED_AT);
-    assert!(rows.iter().all(|p| !p.body_text.contains("<p>") && !p.body_text.is_empty()));
+    assert!(
+        rows.iter()
+            .all(|p| !p.body_text.contains("<p>") && !p.body_text.is_empty())
+    );
 
     // The manifest records the artifact, and the staging area is gone.
     let manifest = artifacts::Manifest::load(dir.path()).unwrap();
     let entry = manifest.entry(CROSS_VALIDATED_PATH).unwrap();
     assert_eq!((entry.rows, entry.stage.as_str()), (7, "collector"));
-    assert!(!dir.path().join("raw/.collector/cross_validated/staging/ab-test-00001.parquet").exists());
+    assert!(
+        !dir.path()
+            .join("raw/.collector/cross_validated/staging/ab-test-00001.parquet")
+            .exists()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -94,19 +128,34 @@ async fn backoff_delays_the_next_call_of_the_same_method_only() {
     let config = se_config(&server.uri());
     let client = StackExchangeClient::new(&config.cross_validated, &config.http, None).unwrap();
 
-    let first = client.questions("ab-test", 1, QuestionFilter::default()).await.unwrap();
+    let first = client
+        .questions("ab-test", 1, QuestionFilter::default())
+        .await
+        .unwrap();
     assert_eq!(first.backoff, Some(10));
     client.answers(&[101]).await.unwrap();
-    client.questions("ab-test", 2, QuestionFilter::default()).await.unwrap();
+    client
+        .questions("ab-test", 2, QuestionFilter::default())
+        .await
+        .unwrap();
 
     let sent = client.stats().sent;
     let methods: Vec<&str> = sent.iter().map(|(m, _)| m.as_str()).collect();
     assert_eq!(methods, ["questions", "answers", "questions"]);
     let answers_gap = sent[1].1 - sent[0].1;
     let questions_gap = sent[2].1 - sent[0].1;
-    assert!(answers_gap < Duration::from_secs(1), "answers is another method: waited {answers_gap:?}");
-    assert!(questions_gap >= Duration::from_secs(10), "questions waited only {questions_gap:?}");
-    assert!(questions_gap < Duration::from_secs(11), "questions waited {questions_gap:?}, more than asked");
+    assert!(
+        answers_gap < Duration::from_secs(1),
+        "answers is another method: waited {answers_gap:?}"
+    );
+    assert!(
+        questions_gap >= Duration::from_secs(10),
+        "questions waited only {questions_gap:?}"
+    );
+    assert!(
+        questions_gap < Duration::from_secs(11),
+        "questions waited {questions_gap:?}, more than asked"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -117,12 +166,18 @@ async fn the_rate_limit_spaces_requests() {
     config.cross_validated.requests_per_second = 4;
     let client = StackExchangeClient::new(&config.cross_validated, &config.http, None).unwrap();
     for page in 1..=4 {
-        client.questions("ab-test", page, QuestionFilter::default()).await.unwrap();
+        client
+            .questions("ab-test", page, QuestionFilter::default())
+            .await
+            .unwrap();
     }
     let sent = client.stats().sent;
     for pair in sent.windows(2) {
         let gap = pair[1].1 - pair[0].1;
-        assert!(gap >= Duration::from_millis(250), "gap {gap:?} breaks 4 requests a second");
+        assert!(
+            gap >= Duration::from_millis(250),
+            "gap {gap:?} breaks 4 requests a second"
+        );
     }
 }
 
@@ -132,7 +187,9 @@ async fn quota_reserve_stops_cleanly_and_the_next_run_finishes_the_same_rows() {
     let fake = FakeStackExchange::standard();
     let server = serve(&fake).await;
     let config = se_config(&server.uri());
-    collect_cross_validated(&config, None, &options(reference_dir.path())).await.unwrap();
+    collect_cross_validated(&config, None, &options(reference_dir.path()))
+        .await
+        .unwrap();
 
     // Reserve 5: with 9 requests left, 4 go out, then the client stops before the fifth.
     let fake = FakeStackExchange::standard();
@@ -140,19 +197,36 @@ async fn quota_reserve_stops_cleanly_and_the_next_run_finishes_the_same_rows() {
     let server = serve(&fake).await;
     let config = se_config(&server.uri());
     let dir = tempfile::tempdir().unwrap();
-    let summary = collect_cross_validated(&config, None, &options(dir.path())).await.unwrap();
+    let summary = collect_cross_validated(&config, None, &options(dir.path()))
+        .await
+        .unwrap();
     assert_eq!(
         summary.outcome,
-        Outcome::Stopped(StopReason::QuotaReserve { remaining: 5, reserve: 5 })
+        Outcome::Stopped(StopReason::QuotaReserve {
+            remaining: 5,
+            reserve: 5
+        })
     );
-    assert_eq!(summary.requests, 4, "no request is sent once the reserve is reached");
+    assert_eq!(
+        summary.requests, 4,
+        "no request is sent once the reserve is reached"
+    );
     assert_eq!(summary.quota_remaining, Some(5));
-    assert!(!dir.path().join(CROSS_VALIDATED_PATH).exists(), "the artifact is written only at the end");
-    assert!(dir.path().join("raw/.collector/cross_validated/checkpoint.json").exists());
+    assert!(
+        !dir.path().join(CROSS_VALIDATED_PATH).exists(),
+        "the artifact is written only at the end"
+    );
+    assert!(
+        dir.path()
+            .join("raw/.collector/cross_validated/checkpoint.json")
+            .exists()
+    );
 
     // A new day: quota restored; the run resumes and ends with the uninterrupted rows.
     fake.quota_remaining.store(9_000, Ordering::SeqCst);
-    let summary = collect_cross_validated(&config, None, &options(dir.path())).await.unwrap();
+    let summary = collect_cross_validated(&config, None, &options(dir.path()))
+        .await
+        .unwrap();
     assert!(matches!(summary.outcome, Outcome::Complete { .. }));
     assert_eq!(rows(dir.path()), rows(reference_dir.path()));
 }
@@ -163,7 +237,9 @@ async fn a_503_is_retried_then_succeeds() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/2.3/questions"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
+        )
         .up_to_n_times(2)
         .with_priority(1)
         .mount(&server)
@@ -192,8 +268,15 @@ async fn a_persistent_503_gives_a_typed_error_after_the_retries() {
     let error = collect_cross_validated(&se_config(&server.uri()), None, &options(dir.path()))
         .await
         .unwrap_err();
-    assert!(matches!(error, CollectorError::Server { status: 503, .. }), "{error:?}");
-    assert_eq!(server.received_requests().await.unwrap().len(), 4, "1 attempt + 3 retries");
+    assert!(
+        matches!(error, CollectorError::Server { status: 503, .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        4,
+        "1 attempt + 3 retries"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -212,13 +295,26 @@ async fn a_400_with_error_id_gives_a_typed_error_and_no_retry() {
         .await
         .unwrap_err();
     match &error {
-        CollectorError::Api { status, error_id, error_name, message, .. } => {
-            assert_eq!((*status, *error_id, error_name.as_str()), (400, 400, "bad_parameter"));
+        CollectorError::Api {
+            status,
+            error_id,
+            error_name,
+            message,
+            ..
+        } => {
+            assert_eq!(
+                (*status, *error_id, error_name.as_str()),
+                (400, 400, "bad_parameter")
+            );
             assert_eq!(message, "tagged is not a valid tag \"ab test\"");
         }
         other => panic!("expected Api, got {other:?}"),
     }
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "a 400 is never retried");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "a 400 is never retried"
+    );
     assert!(!dir.path().join("raw").exists(), "nothing is written");
 }
 
@@ -237,7 +333,10 @@ async fn a_throttle_violation_is_not_retried() {
     let error = collect_cross_validated(&se_config(&server.uri()), None, &options(dir.path()))
         .await
         .unwrap_err();
-    assert!(matches!(error, CollectorError::ThrottleViolation { .. }), "{error:?}");
+    assert!(
+        matches!(error, CollectorError::ThrottleViolation { .. }),
+        "{error:?}"
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
@@ -255,7 +354,10 @@ async fn malformed_json_is_a_typed_error_and_the_old_artifact_is_kept() {
     Mock::given(method("GET"))
         .and(path("/2.3/questions"))
         .and(wiremock::matchers::query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"items": [{"question_id": 1, "title": "trunc"#))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"items": [{"question_id": 1, "title": "trunc"#),
+        )
         .with_priority(1)
         .mount(&server)
         .await;
@@ -268,7 +370,11 @@ async fn malformed_json_is_a_typed_error_and_the_old_artifact_is_kept() {
         .await
         .unwrap_err();
     assert!(matches!(error, CollectorError::Json { .. }), "{error:?}");
-    assert_eq!(std::fs::read(&artifact).unwrap(), before, "the artifact is untouched");
+    assert_eq!(
+        std::fs::read(&artifact).unwrap(),
+        before,
+        "the artifact is untouched"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(artifact.parent().unwrap())
         .unwrap()
         .flatten()
@@ -286,7 +392,9 @@ async fn resume_after_stopping_at_any_page_matches_an_uninterrupted_run() {
     let server = serve(&fake).await;
     let config = se_config(&server.uri());
     let reference_dir = tempfile::tempdir().unwrap();
-    let reference = collect_cross_validated(&config, None, &options(reference_dir.path())).await.unwrap();
+    let reference = collect_cross_validated(&config, None, &options(reference_dir.path()))
+        .await
+        .unwrap();
     let expected = rows(reference_dir.path());
 
     for k in 1..reference.pages as usize {
@@ -294,19 +402,35 @@ async fn resume_after_stopping_at_any_page_matches_an_uninterrupted_run() {
         let first = collect_cross_validated(
             &config,
             None,
-            &RunOptions { max_pages: Some(k), ..options(dir.path()) },
+            &RunOptions {
+                max_pages: Some(k),
+                ..options(dir.path())
+            },
         )
         .await
         .unwrap();
-        assert_eq!(first.outcome, Outcome::Stopped(StopReason::PageLimit { pages: k }));
+        assert_eq!(
+            first.outcome,
+            Outcome::Stopped(StopReason::PageLimit { pages: k })
+        );
         assert_eq!(first.pages as usize, k);
         assert!(!dir.path().join(CROSS_VALIDATED_PATH).exists());
 
-        let second = collect_cross_validated(&config, None, &options(dir.path())).await.unwrap();
+        let second = collect_cross_validated(&config, None, &options(dir.path()))
+            .await
+            .unwrap();
         assert!(matches!(second.outcome, Outcome::Complete { .. }));
         assert_eq!(rows(dir.path()), expected, "interrupted after page {k}");
-        assert_eq!(first.pages + second.pages, reference.pages, "no page fetched twice (k = {k})");
-        assert_eq!(first.requests + second.requests, reference.requests, "k = {k}");
+        assert_eq!(
+            first.pages + second.pages,
+            reference.pages,
+            "no page fetched twice (k = {k})"
+        );
+        assert_eq!(
+            first.requests + second.requests,
+            reference.requests,
+            "k = {k}"
+        );
         assert_eq!(first.new + second.new, reference.new, "k = {k}");
     }
 }
@@ -317,33 +441,57 @@ async fn a_finished_run_rerun_fetches_only_newer_questions() {
     let server = serve(&fake).await;
     let config = se_config(&server.uri());
     let dir = tempfile::tempdir().unwrap();
-    collect_cross_validated(&config, None, &options(dir.path())).await.unwrap();
+    collect_cross_validated(&config, None, &options(dir.path()))
+        .await
+        .unwrap();
     let before = rows(dir.path());
 
-    fake.tags.lock().unwrap().get_mut("ab-test").unwrap().push(common::FakeQuestion {
-        id: 106,
-        score: 15,
-        created: 1_800_000_000,
-        answers: 1,
-    });
+    fake.tags
+        .lock()
+        .unwrap()
+        .get_mut("ab-test")
+        .unwrap()
+        .push(common::FakeQuestion {
+            id: 106,
+            score: 15,
+            created: 1_800_000_000,
+            answers: 1,
+        });
     fake.fromdates.lock().unwrap().clear();
     fake.answer_ids_requested.lock().unwrap().clear();
-    let summary = collect_cross_validated(&config, None, &options(dir.path())).await.unwrap();
+    let summary = collect_cross_validated(&config, None, &options(dir.path()))
+        .await
+        .unwrap();
 
     // The cursor is the newest creation date seen per tag, plus one second.
-    assert_eq!(*fake.fromdates.lock().unwrap(), vec![Some(1_700_000_001), Some(1_650_000_001)]);
+    assert_eq!(
+        *fake.fromdates.lock().unwrap(),
+        vec![Some(1_700_000_001), Some(1_650_000_001)]
+    );
     assert_eq!(*fake.answer_ids_requested.lock().unwrap(), vec![106]);
     assert_eq!((summary.fetched, summary.new), (1, 1));
     let after = rows(dir.path());
     assert_eq!(after.len(), before.len() + 1);
-    let kept: Vec<CrossValidatedPost> = after.iter().filter(|p| p.question_id != 106).cloned().collect();
+    let kept: Vec<CrossValidatedPost> = after
+        .iter()
+        .filter(|p| p.question_id != 106)
+        .cloned()
+        .collect();
     assert!(kept == before, "earlier rows are kept as they were");
-    assert!(after.iter().any(|p| p.question_id == 106 && p.answers.len() == 1));
+    assert!(
+        after
+            .iter()
+            .any(|p| p.question_id == 106 && p.answers.len() == 1)
+    );
 }
 
 #[tokio::test]
 async fn offline_fails_at_once_and_leaves_artifacts_untouched() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     let artifact = dir.path().join(CROSS_VALIDATED_PATH);
     std::fs::create_dir_all(artifact.parent().unwrap()).unwrap();
@@ -357,11 +505,20 @@ async fn offline_fails_at_once_and_leaves_artifacts_untouched() {
         .unwrap_err();
     assert!(error.is_offline(), "{error:?}");
     let message = error.to_string();
-    assert!(!message.contains('\n') && message.contains("network unreachable"), "{message}");
+    assert!(
+        !message.contains('\n') && message.contains("network unreachable"),
+        "{message}"
+    );
     assert!(!message.contains("k3y"), "the key never appears: {message}");
     assert_eq!(std::fs::read(&artifact).unwrap(), before);
-    assert_eq!(std::fs::metadata(&artifact).unwrap().modified().unwrap(), modified);
-    assert!(!dir.path().join("raw/.collector").exists(), "no checkpoint is created offline");
+    assert_eq!(
+        std::fs::metadata(&artifact).unwrap().modified().unwrap(),
+        modified
+    );
+    assert!(
+        !dir.path().join("raw/.collector").exists(),
+        "no checkpoint is created offline"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -369,13 +526,30 @@ async fn the_key_is_sent_but_not_reported() {
     let fake = FakeStackExchange::standard();
     let server = serve(&fake).await;
     let dir = tempfile::tempdir().unwrap();
-    collect_cross_validated(&se_config(&server.uri()), Some("s3cret".into()), &options(dir.path()))
-        .await
-        .unwrap();
+    collect_cross_validated(
+        &se_config(&server.uri()),
+        Some("s3cret".into()),
+        &options(dir.path()),
+    )
+    .await
+    .unwrap();
     let requests = server.received_requests().await.unwrap();
-    assert!(requests.iter().all(|r| r.url.query_pairs().any(|(k, v)| k == "key" && v == "s3cret")));
-    let user_agent = requests[0].headers.get("user-agent").unwrap().to_str().unwrap();
+    assert!(requests.iter().all(|r| {
+        r.url
+            .query_pairs()
+            .any(|(k, v)| k == "key" && v == "s3cret")
+    }));
+    let user_agent = requests[0]
+        .headers
+        .get("user-agent")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(user_agent.starts_with("lift-collector/"), "{user_agent}");
-    let checkpoint = std::fs::read_to_string(dir.path().join("raw/.collector/cross_validated/checkpoint.json")).unwrap();
+    let checkpoint = std::fs::read_to_string(
+        dir.path()
+            .join("raw/.collector/cross_validated/checkpoint.json"),
+    )
+    .unwrap();
     assert!(!checkpoint.contains("s3cret"));
 }

@@ -57,15 +57,30 @@ impl FakeStackExchange {
     /// Tag `a` has 5 questions, `b` has 3 of which one is also in `a`: with page size 2 that is
     /// 3 + 2 question pages.
     pub fn standard() -> Arc<Self> {
-        let q = |id, score, created, answers| FakeQuestion { id, score, created, answers };
+        let q = |id, score, created, answers| FakeQuestion {
+            id,
+            score,
+            created,
+            answers,
+        };
         let mut tags = BTreeMap::new();
         tags.insert(
             "ab-test".to_string(),
-            vec![q(101, 50, 1_300_000_000, 2), q(102, 40, 1_400_000_000, 0), q(103, 30, 1_500_000_000, 3), q(104, 20, 1_600_000_000, 1), q(105, 10, 1_700_000_000, 1)],
+            vec![
+                q(101, 50, 1_300_000_000, 2),
+                q(102, 40, 1_400_000_000, 0),
+                q(103, 30, 1_500_000_000, 3),
+                q(104, 20, 1_600_000_000, 1),
+                q(105, 10, 1_700_000_000, 1),
+            ],
         );
         tags.insert(
             "p-value".to_string(),
-            vec![q(103, 30, 1_500_000_000, 3), q(201, 25, 1_550_000_000, 1), q(202, 5, 1_650_000_000, 2)],
+            vec![
+                q(103, 30, 1_500_000_000, 3),
+                q(201, 25, 1_550_000_000, 1),
+                q(202, 5, 1_650_000_000, 2),
+            ],
         );
         Self::new(tags)
     }
@@ -89,7 +104,8 @@ impl FakeStackExchange {
 
     fn answer_json(question: i64, index: usize) -> Value {
         let id = question * 10 + index as i64;
-        let mut owner = json!({"display_name": format!("answerer {index}"), "user_id": 9000 + index});
+        let mut owner =
+            json!({"display_name": format!("answerer {index}"), "user_id": 9000 + index});
         if index == 2 {
             // A deleted user: a name but no id.
             owner = json!({"display_name": "user12345", "user_type": "does_not_exist"});
@@ -128,7 +144,10 @@ impl Respond for SeResponder {
         let fake = &self.0;
         let params: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
         let path = request.url.path();
-        if let Some(ids) = path.strip_prefix("/2.3/questions/").and_then(|p| p.strip_suffix("/answers")) {
+        if let Some(ids) = path
+            .strip_prefix("/2.3/questions/")
+            .and_then(|p| p.strip_suffix("/answers"))
+        {
             fake.answer_calls.fetch_add(1, Ordering::SeqCst);
             let ids: Vec<i64> = ids.split(';').map(|s| s.parse().unwrap()).collect();
             assert!(ids.len() <= 100, "answer batches hold at most 100 ids");
@@ -145,7 +164,10 @@ impl Respond for SeResponder {
         fake.question_calls.fetch_add(1, Ordering::SeqCst);
         let tag = params.get("tagged").cloned().unwrap_or_default();
         let page: u32 = params.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-        let size: usize = params.get("pagesize").and_then(|p| p.parse().ok()).unwrap_or(30);
+        let size: usize = params
+            .get("pagesize")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(30);
         let from: Option<i64> = params.get("fromdate").and_then(|p| p.parse().ok());
         let min: Option<i64> = params.get("min").and_then(|p| p.parse().ok());
         fake.fromdates.lock().unwrap().push(from);
@@ -157,9 +179,14 @@ impl Respond for SeResponder {
             .into_iter()
             .filter(|q| from.is_none_or(|f| q.created >= f) && min.is_none_or(|m| q.score >= m))
             .collect();
-        list.sort_by(|a, b| b.score.cmp(&a.score));
+        list.sort_by_key(|q| std::cmp::Reverse(q.score));
         let start = (page as usize - 1) * size;
-        let items: Vec<Value> = list.iter().skip(start).take(size).map(|q| FakeStackExchange::question_json(q, &tag)).collect();
+        let items: Vec<Value> = list
+            .iter()
+            .skip(start)
+            .take(size)
+            .map(|q| FakeStackExchange::question_json(q, &tag))
+            .collect();
         let has_more = start + size < list.len();
         let backoff = fake
             .backoff
@@ -249,8 +276,14 @@ impl Respond for ArxivResponder {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let params: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
         let query = params.get("search_query").cloned().unwrap_or_default();
-        let start: usize = params.get("start").and_then(|s| s.parse().ok()).unwrap_or(0);
-        let max: usize = params.get("max_results").and_then(|s| s.parse().ok()).unwrap_or(10);
+        let start: usize = params
+            .get("start")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let max: usize = params
+            .get("max_results")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10);
         let queries = self.queries.lock().unwrap();
         let papers = queries.get(&query).cloned().unwrap_or_default();
         let entries: Vec<String> = papers
@@ -261,7 +294,12 @@ impl Respond for ArxivResponder {
             .collect();
         ResponseTemplate::new(200)
             .insert_header("content-type", "application/atom+xml")
-            .set_body_string(arxiv_feed(papers.len() as u64, start as u64, max as u64, &entries))
+            .set_body_string(arxiv_feed(
+                papers.len() as u64,
+                start as u64,
+                max as u64,
+                &entries,
+            ))
     }
 }
 
@@ -274,8 +312,16 @@ pub fn arxiv_config(server_uri: &str) -> CollectorConfig {
     config.arxiv.base_url = format!("{server_uri}/api/query");
     config.arxiv.page_size = 2;
     config.arxiv.queries = vec![
-        ArxivQuery { name: "cuped".into(), search_query: "abs:CUPED".into(), max_results: 5 },
-        ArxivQuery { name: "sequential".into(), search_query: "abs:sequential".into(), max_results: 10 },
+        ArxivQuery {
+            name: "cuped".into(),
+            search_query: "abs:CUPED".into(),
+            max_results: 5,
+        },
+        ArxivQuery {
+            name: "sequential".into(),
+            search_query: "abs:sequential".into(),
+            max_results: 10,
+        },
     ];
     config
 }
@@ -285,11 +331,27 @@ pub fn standard_arxiv() -> ArxivResponder {
     let mut queries = BTreeMap::new();
     queries.insert(
         "abs:CUPED".to_string(),
-        ["2301.00001", "2301.00002", "2301.00003", "2301.00004", "2301.00005"].iter().map(|s| (s.to_string(), 1)).collect(),
+        [
+            "2301.00001",
+            "2301.00002",
+            "2301.00003",
+            "2301.00004",
+            "2301.00005",
+        ]
+        .iter()
+        .map(|s| (s.to_string(), 1))
+        .collect(),
     );
     queries.insert(
         "abs:sequential".to_string(),
-        vec![("2302.00010".to_string(), 2), ("2301.00003".to_string(), 1), ("math/0501001".to_string(), 1)],
+        vec![
+            ("2302.00010".to_string(), 2),
+            ("2301.00003".to_string(), 1),
+            ("math/0501001".to_string(), 1),
+        ],
     );
-    ArxivResponder { queries: Mutex::new(queries), calls: AtomicU64::new(0) }
+    ArxivResponder {
+        queries: Mutex::new(queries),
+        calls: AtomicU64::new(0),
+    }
 }
