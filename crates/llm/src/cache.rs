@@ -216,9 +216,7 @@ impl<M: ChatModel> ChatModel for Cached<M> {
                             usage: *usage,
                             cost_usd: *cost_usd,
                         };
-                        if let Err(error) = cache.put(&key, &model, &response) {
-                            return Err(error);
-                        }
+                        cache.put(&key, &model, &response)?;
                     }
                     Err(_) => {}
                 }

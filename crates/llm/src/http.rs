@@ -251,6 +251,8 @@ fn error_message(body: &str) -> String {
 }
 
 #[cfg(test)]
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

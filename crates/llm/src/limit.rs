@@ -98,6 +98,8 @@ impl RateLimits {
 }
 
 #[cfg(test)]
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use tokio::time::Instant;

@@ -124,6 +124,8 @@ fn until(at: jiff::Timestamp) -> Duration {
 }
 
 #[cfg(test)]
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use reqwest::header::{HeaderMap, HeaderValue};

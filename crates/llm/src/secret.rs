@@ -46,6 +46,8 @@ pub(crate) fn redact(text: &str, key: Option<&ApiKey>) -> String {
 }
 
 #[cfg(test)]
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -71,6 +71,8 @@ impl SseParser {
 }
 
 #[cfg(test)]
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

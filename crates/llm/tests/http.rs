@@ -6,6 +6,9 @@
 //! HTTP exchange cannot pause time. The pure waiting logic (retry delays, limiter spacing) is tested
 //! with paused time in the crate's unit tests.
 
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

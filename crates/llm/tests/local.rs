@@ -4,6 +4,9 @@
 //! missing model fails them with a message saying so rather than skipping them. Generation
 //! lengths stay small: SmolLM2 makes about 90 tokens a second on one thread.
 
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -344,4 +347,88 @@ async fn missing_files_and_oversized_prompts_are_typed_errors() {
     .await
     .unwrap();
     assert_eq!(collected.text, ok.text);
+}
+
+/// Writes a GGUF LoRA adapter for SmolLM2 (Llama architecture, d = 576) in the layout of
+/// llama.cpp's adapter loader: rank-1 `lora_a` (ne [576, 1]) and `lora_b` (ne [1, 576]) for the
+/// attention output projection of every layer, all weights `value`.
+fn write_lora_gguf(path: &std::path::Path, layers: usize, value: f32) {
+    fn string(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    const STRING: u32 = 8;
+    const FLOAT32: u32 = 6;
+    const F32: u32 = 0;
+    const D: u64 = 576;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"GGUF");
+    out.extend_from_slice(&3u32.to_le_bytes());
+    out.extend_from_slice(&((layers * 2) as u64).to_le_bytes());
+    out.extend_from_slice(&4u64.to_le_bytes());
+    for (key, value) in [
+        ("general.type", "adapter"),
+        ("general.architecture", "llama"),
+        ("adapter.type", "lora"),
+    ] {
+        string(&mut out, key);
+        out.extend_from_slice(&STRING.to_le_bytes());
+        string(&mut out, value);
+    }
+    string(&mut out, "adapter.lora.alpha");
+    out.extend_from_slice(&FLOAT32.to_le_bytes());
+    out.extend_from_slice(&1.0f32.to_le_bytes());
+    let tensor_bytes = D * 4;
+    let mut offset = 0u64;
+    for layer in 0..layers {
+        for (suffix, ne) in [("lora_a", [D, 1]), ("lora_b", [1, D])] {
+            string(
+                &mut out,
+                &format!("blk.{layer}.attn_output.weight.{suffix}"),
+            );
+            out.extend_from_slice(&2u32.to_le_bytes());
+            for n in ne {
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            out.extend_from_slice(&F32.to_le_bytes());
+            out.extend_from_slice(&offset.to_le_bytes());
+            offset += tensor_bytes;
+        }
+    }
+    while out.len() % 32 != 0 {
+        out.push(0);
+    }
+    for _ in 0..layers * 2 * D as usize {
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[tokio::test]
+async fn a_lora_adapter_loads_at_run_time_and_changes_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = dir.path().join("tiny-lora.gguf");
+    write_lora_gguf(&adapter, 30, 1.0);
+    let base = load(1, true);
+    let request = ask("What is a p-value?", GenerationParams::greedy(12));
+    let before = base.complete(request.clone(), opts()).await.unwrap();
+
+    base.load_adapter("tiny", &adapter).await.unwrap();
+    assert_eq!(base.adapters(), ["tiny"]);
+    let tuned = base.with_adapter("tiny", 1.0).unwrap();
+    assert_ne!(tuned.model_id(), base.model_id());
+    let with = tuned.complete(request.clone(), opts()).await.unwrap();
+    assert_ne!(
+        with.text, before.text,
+        "the adapter left the output unchanged"
+    );
+    // Switching back removes the adapter (and the KV entries computed with it).
+    let after = base.complete(request.clone(), opts()).await.unwrap();
+    assert_eq!(after.text, before.text);
+    // Scale 0 leaves the base model's output.
+    let zero = base.with_adapter("tiny", 0.0).unwrap();
+    assert_eq!(
+        zero.complete(request, opts()).await.unwrap().text,
+        before.text
+    );
 }

@@ -397,10 +397,10 @@ impl<'m> Engine<'m> {
             None => true,
         });
         for slot in &mut self.slots {
-            if let Some(error) = slot.active.as_ref().and_then(|a| a.job.abandoned()) {
-                if let Some(active) = slot.active.take() {
-                    active.job.fail(error);
-                }
+            if let Some(error) = slot.active.as_ref().and_then(|a| a.job.abandoned())
+                && let Some(active) = slot.active.take()
+            {
+                active.job.fail(error);
             }
         }
     }
@@ -427,9 +427,21 @@ impl<'m> Engine<'m> {
             let Some(job) = self.queue.pop_front() else {
                 return;
             };
-            match self.prepare(job) {
-                Ok((active, tokens)) => self.place(active, tokens),
-                Err((job, error)) => job.fail(error),
+            match self.prepare(&job) {
+                Ok((sampler, tokens)) => {
+                    let active = Active {
+                        decoder: TextDecoder::new(&job.params.stop),
+                        job,
+                        sampler,
+                        prompt_left: VecDeque::new(),
+                        next: None,
+                        prompt_tokens: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
+                        reused: 0,
+                        generated: 0,
+                    };
+                    self.place(active, tokens);
+                }
+                Err(error) => job.fail(error),
             }
         }
     }
@@ -472,59 +484,37 @@ impl<'m> Engine<'m> {
     }
 
     /// Applies the chat template, tokenizes and builds the sampler.
-    fn prepare(&self, job: Job) -> Result<(Active, Vec<LlamaToken>), (Job, Error)> {
-        let chat: Result<Vec<LlamaChatMessage>, _> = job
+    fn prepare(&self, job: &Job) -> Result<(LlamaSampler, Vec<LlamaToken>), Error> {
+        let chat = job
             .messages
             .iter()
             .map(|m| LlamaChatMessage::new(m.role.as_str().to_owned(), m.content.clone()))
-            .collect();
-        let Ok(chat) = chat else {
-            let error = Error::InvalidRequest {
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| Error::InvalidRequest {
                 detail: "a message contains a NUL byte".into(),
-            };
-            return Err((job, error));
-        };
-        let prompt = match self.model.apply_chat_template(self.template, &chat, true) {
-            Ok(prompt) => prompt,
-            Err(e) => {
-                let error = Error::Inference {
-                    detail: format!("cannot apply the chat template: {e}"),
-                };
-                return Err((job, error));
-            }
-        };
+            })?;
+        let prompt = self
+            .model
+            .apply_chat_template(self.template, &chat, true)
+            .map_err(|e| Error::Inference {
+                detail: format!("cannot apply the chat template: {e}"),
+            })?;
         let tokens = self.model.vocab().tokenize(prompt.as_bytes(), true, true);
         if tokens.is_empty() {
-            let error = Error::InvalidRequest {
+            return Err(Error::InvalidRequest {
                 detail: "the prompt is empty".into(),
-            };
-            return Err((job, error));
+            });
         }
         let context = self.config.context_per_sequence;
         if tokens.len() + job.params.max_tokens as usize > context as usize {
-            let error = Error::ContextOverflow {
+            return Err(Error::ContextOverflow {
                 prompt_tokens: tokens.len(),
                 max_tokens: job.params.max_tokens,
                 context,
-            };
-            return Err((job, error));
+            });
         }
-        let sampler = match build_sampler(self.model, &job.params) {
-            Ok(sampler) => sampler,
-            Err(error) => return Err((job, error)),
-        };
-        let decoder = TextDecoder::new(&job.params.stop);
-        let active = Active {
-            job,
-            sampler,
-            prompt_left: VecDeque::new(),
-            next: None,
-            decoder,
-            prompt_tokens: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
-            reused: 0,
-            generated: 0,
-        };
-        Ok((active, tokens))
+        let sampler = build_sampler(self.model, &job.params)?;
+        Ok((sampler, tokens))
     }
 
     /// Puts a prepared sequence into the free slot that shares the longest prefix with it, reusing

@@ -124,6 +124,8 @@ fn floor_boundary(text: &str, mut i: usize) -> usize {
 }
 
 #[cfg(test)]
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
