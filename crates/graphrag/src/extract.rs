@@ -98,6 +98,21 @@ pub struct Lexicon {
     fingerprint: String,
 }
 
+/// Trailing words that make a name specific to its kind but that users leave out.
+const GENERIC_TAIL: &[&str] = &[
+    "boundary", "correction", "distribution", "exact", "interval", "method", "procedure", "score",
+    "t", "test", "u",
+];
+
+/// Surnames that name methods on their own ("holm", "welch"): a first word is only a pattern
+/// by itself when it is one of these, because most capitalised first words ("Sample", "Test")
+/// are ordinary words.
+const NAMES: &[&str] = &[
+    "agresti", "benjamini", "bonferroni", "clopper", "fisher", "hochberg", "holm", "mann",
+    "obrien", "pearson", "pocock", "sidak", "simpson", "student", "welch", "wilcoxon", "wilson",
+    "yates",
+];
+
 /// Largest edit distance accepted for a string of `len` chars.
 pub fn max_edits(len: usize) -> usize {
     match len {
@@ -138,6 +153,49 @@ impl Lexicon {
                     patterns[slot].push(p);
                 }
             }
+        }
+        // Partial names: users say "bonferroni" for "Bonferroni correction" and "welch" for
+        // "Welch's t-test". Each concept's name, stripped of generic trailing words, and its
+        // leading proper noun become patterns, unless they are already patterns or two concepts
+        // would share them.
+        let mut partials: HashMap<String, Vec<usize>> = HashMap::new();
+        for (ci, e) in entries.iter().enumerate() {
+            let words: Vec<String> = text::tokens(&e.name).into_iter().map(|t| t.norm).collect();
+            let mut cands: Vec<String> = Vec::new();
+            let mut end = words.len();
+            while end > 1 && GENERIC_TAIL.contains(&words[end - 1].as_str()) {
+                end -= 1;
+            }
+            if end < words.len() {
+                cands.push(words[..end].join(" "));
+            }
+            if words.len() >= 2 && NAMES.contains(&words[0].as_str()) {
+                cands.push(words[0].clone());
+            }
+            for c in cands {
+                if c.is_empty() || is_stopword(&c) || index.contains_key(&c) {
+                    continue;
+                }
+                let owners = partials.entry(c).or_default();
+                if !owners.contains(&ci) {
+                    owners.push(ci);
+                }
+            }
+        }
+        let mut partials: Vec<(String, Vec<usize>)> = partials.into_iter().collect();
+        partials.sort();
+        for (norm, owners) in partials {
+            // Shared by several concepts: the one with the shortest name owns it ("welch" is
+            // Welch's t-test, not the Welch interval), and a tie drops it.
+            let size = |ci: usize| text::tokens(&entries[ci].name).len();
+            let Some(&ci) = owners.iter().min_by_key(|c| size(**c)) else { continue };
+            if owners.iter().filter(|c| size(**c) == size(ci)).count() > 1 {
+                continue;
+            }
+            let squashed: String = norm.chars().filter(|c| *c != ' ').collect();
+            norms.push(norm.clone());
+            index.insert(norm, norms.len() - 1);
+            patterns.push(vec![Pattern { concept: ci, method: Method::Alias, squashed, case_sensitive: None }]);
         }
         let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&norms).ok();
         let mut by_len: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -413,6 +471,20 @@ mod tests {
         let found = lx.extract("how surprising is my result", Some(&q), true, 0.7);
         assert_eq!(ids(&found), [("p-value", Method::Embedding)]);
         assert!(lx.extract("how surprising is my result", Some(&q), true, 0.9).is_empty());
+    }
+
+    #[test]
+    fn partial_names_match_when_unambiguous() {
+        let e = |id: &str, name: &str| LexiconEntry { id: id.into(), name: name.into(), aliases: vec![], embedding: None };
+        let lx = Lexicon::new(vec![
+            e("bonferroni-correction", "Bonferroni correction"),
+            e("welch-t-test", "Welch's t-test"),
+            e("welch-interval", "Welch interval for a difference of means"),
+            e("bh", "Benjamini-Hochberg procedure"),
+            e("by", "Benjamini-Yekutieli procedure"),
+        ]);
+        let found = lx.extract_lexical("bonferroni or welch, says benjamini", false);
+        assert_eq!(ids(&found), [("bonferroni-correction", Method::Alias), ("welch-t-test", Method::Alias)]);
     }
 
     #[test]

@@ -20,10 +20,14 @@
 
 pub mod chunk;
 pub mod config;
+pub mod corpus;
 pub mod embed;
 pub mod error;
+pub mod eval;
 pub mod extract;
 pub mod graph;
+pub mod index;
+pub mod retrieve;
 pub mod store;
 pub mod text;
 

@@ -471,6 +471,31 @@ impl Store {
         Ok(())
     }
 
+    /// Moves kept chunks of a changed document to their new positions (text and embedding stay).
+    pub async fn update_chunk_positions(&self, rows: Vec<ChunkRow>) -> Result<()> {
+        #[derive(SurrealValue)]
+        #[surreal(crate = "surrealdb::types")]
+        struct Position {
+            id: RecordId,
+            ordinal: i64,
+            start: i64,
+            end: i64,
+        }
+        let rows: Vec<Position> = rows
+            .into_iter()
+            .map(|r| Position { id: r.id, ordinal: r.ordinal, start: r.start, end: r.end })
+            .collect();
+        let mut vars = Variables::new();
+        vars.insert("rows", rows);
+        self.run(
+            "move chunks",
+            "FOR $r IN $rows { UPDATE $r.id SET ordinal = $r.ordinal, start = $r.start, end = $r.end; };",
+            vars,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Inserts or replaces typed edges.
     pub async fn upsert_relations(&self, rows: Vec<RelationRow>) -> Result<()> {
         let ids: Vec<RecordId> = rows.iter().map(|r| r.id.clone()).collect();

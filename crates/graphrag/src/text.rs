@@ -71,6 +71,7 @@ pub fn stem(word: &str) -> String {
         && !word.ends_with("ss")
         && !word.ends_with("us")
         && !word.ends_with("is")
+        && !word.ends_with("ias")
     {
         return word[..n - 1].to_string();
     }
@@ -80,7 +81,7 @@ pub fn stem(word: &str) -> String {
 /// Words that carry no meaning for matching concepts or for BM25 queries.
 pub const STOPWORDS: &[&str] = &[
     "a", "about", "affect", "an", "and", "are", "as", "at", "be", "between", "by", "can", "could",
-    "do", "doe", "does", "did", "for", "from", "get", "how", "i", "if", "in", "into", "is", "it",
+    "did", "do", "doe", "does", "for", "from", "get", "how", "i", "if", "in", "into", "is", "it",
     "its", "me", "my", "of", "on", "or", "our", "should", "so", "than", "that", "the", "their",
     "then", "there", "these", "this", "to", "use", "vs", "wa", "was", "wat", "we", "what", "whats",
     "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",

@@ -48,10 +48,13 @@ pub struct TestResult {
     /// The p-value.
     pub p_value: f64,
     /// Degrees of freedom, where the test has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub df: Option<f64>,
     /// The estimated effect (difference treatment - control, or the sample mean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<f64>,
     /// Standard error of the estimate, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub std_error: Option<f64>,
     /// The alternative tested.
     pub alternative: Alternative,
@@ -60,7 +63,11 @@ pub struct TestResult {
 fn count(name: &'static str, x: f64) -> Result<f64> {
     finite(name, x)?;
     if x < 0.0 || x.fract() != 0.0 {
-        return Err(StatsError::OutOfRange { name, expected: "a whole number 0 or greater", got: x });
+        return Err(StatsError::OutOfRange {
+            name,
+            expected: "a whole number 0 or greater",
+            got: x,
+        });
     }
     Ok(x)
 }
@@ -69,7 +76,11 @@ fn check_counts(x: f64, n: f64, which: &'static str) -> Result<()> {
     count("successes", x)?;
     count("n", n)?;
     if n <= 0.0 {
-        return Err(StatsError::OutOfRange { name: "n", expected: "at least 1", got: n });
+        return Err(StatsError::OutOfRange {
+            name: "n",
+            expected: "at least 1",
+            got: n,
+        });
     }
     if x > n {
         return Err(StatsError::InvalidInput {
@@ -85,7 +96,14 @@ fn check_counts(x: f64, n: f64, which: &'static str) -> Result<()> {
 /// `pooled` uses the pooled rate for the standard error (statsmodels `proportions_ztest`);
 /// otherwise the unpooled Wald standard error (statsmodels `test_proportions_2indep`,
 /// method `wald`).
-pub fn two_proportion_z(x1: f64, n1: f64, x2: f64, n2: f64, alternative: Alternative, pooled: bool) -> Result<TestResult> {
+pub fn two_proportion_z(
+    x1: f64,
+    n1: f64,
+    x2: f64,
+    n2: f64,
+    alternative: Alternative,
+    pooled: bool,
+) -> Result<TestResult> {
     check_counts(x1, n1, "control counts")?;
     check_counts(x2, n2, "treatment counts")?;
     let (p1, p2) = (x1 / n1, x2 / n2);
@@ -103,7 +121,10 @@ pub fn two_proportion_z(x1: f64, n1: f64, x2: f64, n2: f64, alternative: Alterna
     }
     let z = (p2 - p1) / se;
     Ok(TestResult {
-        test: format!("two-proportion z test ({})", if pooled { "pooled" } else { "unpooled" }),
+        test: format!(
+            "two-proportion z test ({})",
+            if pooled { "pooled" } else { "unpooled" }
+        ),
         statistic: z,
         p_value: alternative.p_value(norm_cdf(z), norm_sf(z)),
         df: None,
@@ -139,24 +160,44 @@ pub fn chi_square_independence(table: &[Vec<f64>], yates: bool) -> Result<ChiSqu
     if r < 2 || c < 2 || table.iter().any(|row| row.len() != c) {
         return Err(StatsError::InvalidInput {
             what: "contingency table",
-            reason: format!("need a rectangular table with at least 2 rows and 2 columns, got {r} rows"),
+            reason: format!(
+                "need a rectangular table with at least 2 rows and 2 columns, got {r} rows"
+            ),
         });
     }
     for row in table {
         for &x in row {
             finite("table count", x)?;
             if x < 0.0 {
-                return Err(StatsError::OutOfRange { name: "table count", expected: "0 or greater", got: x });
+                return Err(StatsError::OutOfRange {
+                    name: "table count",
+                    expected: "0 or greater",
+                    got: x,
+                });
             }
         }
     }
     let rows: Vec<f64> = table.iter().map(|row| row.iter().sum()).collect();
-    let cols: Vec<f64> = (0..c).map(|j| table.iter().map(|row| row[j]).sum()).collect();
+    let cols: Vec<f64> = (0..c)
+        .map(|j| table.iter().map(|row| row[j]).sum())
+        .collect();
     if let Some(i) = rows.iter().position(|&s| s == 0.0) {
-        return Err(StatsError::InvalidInput { what: "contingency table", reason: format!("row {} is empty; every row and column needs a nonzero total", i + 1) });
+        return Err(StatsError::InvalidInput {
+            what: "contingency table",
+            reason: format!(
+                "row {} is empty; every row and column needs a nonzero total",
+                i + 1
+            ),
+        });
     }
     if let Some(j) = cols.iter().position(|&s| s == 0.0) {
-        return Err(StatsError::InvalidInput { what: "contingency table", reason: format!("column {} is empty; every row and column needs a nonzero total", j + 1) });
+        return Err(StatsError::InvalidInput {
+            what: "contingency table",
+            reason: format!(
+                "column {} is empty; every row and column needs a nonzero total",
+                j + 1
+            ),
+        });
     }
     let total: f64 = rows.iter().sum();
     let df = ((r - 1) * (c - 1)) as f64;
@@ -201,7 +242,11 @@ pub fn chi_square_gof(observed: &[f64], expected_shares: &[f64]) -> Result<ChiSq
     for &x in observed {
         finite("observed count", x)?;
         if x < 0.0 {
-            return Err(StatsError::OutOfRange { name: "observed count", expected: "0 or greater", got: x });
+            return Err(StatsError::OutOfRange {
+                name: "observed count",
+                expected: "0 or greater",
+                got: x,
+            });
         }
     }
     for &w in expected_shares {
@@ -209,11 +254,18 @@ pub fn chi_square_gof(observed: &[f64], expected_shares: &[f64]) -> Result<ChiSq
     }
     let total: f64 = observed.iter().sum();
     if total <= 0.0 {
-        return Err(StatsError::InvalidInput { what: "goodness of fit", reason: "all observed counts are zero; give at least one unit".into() });
+        return Err(StatsError::InvalidInput {
+            what: "goodness of fit",
+            reason: "all observed counts are zero; give at least one unit".into(),
+        });
     }
     let wsum: f64 = expected_shares.iter().sum();
     let expected: Vec<f64> = expected_shares.iter().map(|w| total * w / wsum).collect();
-    let stat: f64 = observed.iter().zip(&expected).map(|(o, e)| (o - e) * (o - e) / e).sum();
+    let stat: f64 = observed
+        .iter()
+        .zip(&expected)
+        .map(|(o, e)| (o - e) * (o - e) / e)
+        .sum();
     let df = (observed.len() - 1) as f64;
     Ok(ChiSquareResult {
         test: "Pearson chi-square goodness of fit".into(),
@@ -238,7 +290,10 @@ pub fn fisher_exact(table: [[f64; 2]; 2], alternative: Alternative) -> Result<Te
     let [[a, b], [c, d]] = table;
     let (r1, r2, c1) = (a + b, c + d, a + c);
     if r1 == 0.0 || r2 == 0.0 || c1 == 0.0 || b + d == 0.0 {
-        return Err(StatsError::InvalidInput { what: "2x2 table", reason: "a row or column total is zero; every margin needs at least one unit".into() });
+        return Err(StatsError::InvalidInput {
+            what: "2x2 table",
+            reason: "a row or column total is zero; every margin needs at least one unit".into(),
+        });
     }
     let n = r1 + r2;
     let (n_u, r1_u, c1_u) = (n as u64, r1 as u64, c1 as u64);
@@ -251,10 +306,21 @@ pub fn fisher_exact(table: [[f64; 2]; 2], alternative: Alternative) -> Result<Te
         Alternative::Less => (lo..=a_u).map(pmf).sum::<f64>(),
         Alternative::TwoSided => {
             let p_obs = pmf(a_u);
-            (lo..=hi).map(pmf).filter(|&p| p <= p_obs * (1.0 + 1e-7)).sum::<f64>()
+            (lo..=hi)
+                .map(pmf)
+                .filter(|&p| p <= p_obs * (1.0 + 1e-7))
+                .sum::<f64>()
         }
     };
-    let odds = if b * c == 0.0 { if a * d == 0.0 { f64::NAN } else { f64::INFINITY } } else { a * d / (b * c) };
+    let odds = if b * c == 0.0 {
+        if a * d == 0.0 {
+            f64::NAN
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        a * d / (b * c)
+    };
     Ok(TestResult {
         test: "Fisher exact test".into(),
         statistic: odds,
@@ -282,19 +348,29 @@ impl Summary {
     pub fn from_data(xs: &[f64]) -> Result<Summary> {
         all_finite("data value", xs)?;
         if xs.len() < 2 {
-            return Err(StatsError::InvalidInput { what: "sample", reason: format!("need at least 2 values, got {}", xs.len()) });
+            return Err(StatsError::InvalidInput {
+                what: "sample",
+                reason: format!("need at least 2 values, got {}", xs.len()),
+            });
         }
         let n = xs.len() as f64;
         let mean = xs.iter().sum::<f64>() / n;
         let ss: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
-        Ok(Summary { mean, sd: (ss / (n - 1.0)).sqrt(), n })
+        Ok(Summary {
+            mean,
+            sd: (ss / (n - 1.0)).sqrt(),
+            n,
+        })
     }
 
     fn validate(&self, which: &'static str) -> Result<()> {
         finite("mean", self.mean)?;
         positive("sd", self.sd)?;
         if !(self.n >= 2.0) || !self.n.is_finite() {
-            return Err(StatsError::InvalidInput { what: which, reason: format!("n must be at least 2, got {}", self.n) });
+            return Err(StatsError::InvalidInput {
+                what: which,
+                reason: format!("n must be at least 2, got {}", self.n),
+            });
         }
         Ok(())
     }
@@ -302,13 +378,23 @@ impl Summary {
 
 /// Two-sample t test of treatment against control from summary statistics: Student's (pooled
 /// variance) when `equal_var`, Welch's otherwise.
-pub fn t_test_two_sample(control: Summary, treatment: Summary, equal_var: bool, alternative: Alternative) -> Result<TestResult> {
+pub fn t_test_two_sample(
+    control: Summary,
+    treatment: Summary,
+    equal_var: bool,
+    alternative: Alternative,
+) -> Result<TestResult> {
     control.validate("control sample")?;
     treatment.validate("treatment sample")?;
-    let (v1, v2) = (control.sd.powi(2) / control.n, treatment.sd.powi(2) / treatment.n);
+    let (v1, v2) = (
+        control.sd.powi(2) / control.n,
+        treatment.sd.powi(2) / treatment.n,
+    );
     let (se, df) = if equal_var {
         let df = control.n + treatment.n - 2.0;
-        let sp2 = ((control.n - 1.0) * control.sd.powi(2) + (treatment.n - 1.0) * treatment.sd.powi(2)) / df;
+        let sp2 = ((control.n - 1.0) * control.sd.powi(2)
+            + (treatment.n - 1.0) * treatment.sd.powi(2))
+            / df;
         ((sp2 * (1.0 / control.n + 1.0 / treatment.n)).sqrt(), df)
     } else {
         let df = (v1 + v2).powi(2) / (v1 * v1 / (control.n - 1.0) + v2 * v2 / (treatment.n - 1.0));
@@ -317,7 +403,11 @@ pub fn t_test_two_sample(control: Summary, treatment: Summary, equal_var: bool, 
     let diff = treatment.mean - control.mean;
     let t = diff / se;
     Ok(TestResult {
-        test: if equal_var { "Student two-sample t test".into() } else { "Welch two-sample t test".into() },
+        test: if equal_var {
+            "Student two-sample t test".into()
+        } else {
+            "Welch two-sample t test".into()
+        },
         statistic: t,
         p_value: alternative.p_value(t_cdf(t, df), t_sf(t, df)),
         df: Some(df),
@@ -328,7 +418,11 @@ pub fn t_test_two_sample(control: Summary, treatment: Summary, equal_var: bool, 
 }
 
 /// One-sample t test of the sample mean against `mu0`.
-pub fn t_test_one_sample(sample: Summary, mu0: f64, alternative: Alternative) -> Result<TestResult> {
+pub fn t_test_one_sample(
+    sample: Summary,
+    mu0: f64,
+    alternative: Alternative,
+) -> Result<TestResult> {
     sample.validate("sample")?;
     finite("mu0", mu0)?;
     let se = sample.sd / sample.n.sqrt();
@@ -346,11 +440,19 @@ pub fn t_test_one_sample(sample: Summary, mu0: f64, alternative: Alternative) ->
 }
 
 /// Paired t test of treatment minus control, pair by pair.
-pub fn t_test_paired(control: &[f64], treatment: &[f64], alternative: Alternative) -> Result<TestResult> {
+pub fn t_test_paired(
+    control: &[f64],
+    treatment: &[f64],
+    alternative: Alternative,
+) -> Result<TestResult> {
     if control.len() != treatment.len() {
         return Err(StatsError::InvalidInput {
             what: "paired samples",
-            reason: format!("the samples must have equal length, got {} and {}", control.len(), treatment.len()),
+            reason: format!(
+                "the samples must have equal length, got {} and {}",
+                control.len(),
+                treatment.len()
+            ),
         });
     }
     let diffs: Vec<f64> = treatment.iter().zip(control).map(|(t, c)| t - c).collect();
@@ -375,14 +477,27 @@ pub enum MwuMethod {
 
 /// Mann-Whitney U test. The statistic is U of the treatment sample (the number of
 /// (treatment, control) pairs with the treatment value larger, ties counting one half).
-pub fn mann_whitney(control: &[f64], treatment: &[f64], alternative: Alternative, method: MwuMethod, continuity: bool) -> Result<TestResult> {
+pub fn mann_whitney(
+    control: &[f64],
+    treatment: &[f64],
+    alternative: Alternative,
+    method: MwuMethod,
+    continuity: bool,
+) -> Result<TestResult> {
     all_finite("data value", control)?;
     all_finite("data value", treatment)?;
     if control.is_empty() || treatment.is_empty() {
-        return Err(StatsError::InvalidInput { what: "Mann-Whitney samples", reason: "both samples need at least one value".into() });
+        return Err(StatsError::InvalidInput {
+            what: "Mann-Whitney samples",
+            reason: "both samples need at least one value".into(),
+        });
     }
     let (n1, n2) = (treatment.len(), control.len());
-    let mut all: Vec<(f64, bool)> = treatment.iter().map(|&x| (x, true)).chain(control.iter().map(|&x| (x, false))).collect();
+    let mut all: Vec<(f64, bool)> = treatment
+        .iter()
+        .map(|&x| (x, true))
+        .chain(control.iter().map(|&x| (x, false)))
+        .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Mid-ranks, and the tie term sum(t^3 - t).
     let mut r1 = 0.0;
@@ -411,10 +526,19 @@ pub fn mann_whitney(control: &[f64], treatment: &[f64], alternative: Alternative
     let exact = match method {
         MwuMethod::Exact => {
             if ties {
-                return Err(StatsError::InvalidInput { what: "Mann-Whitney exact method", reason: "the data have ties; use the asymptotic method".into() });
+                return Err(StatsError::InvalidInput {
+                    what: "Mann-Whitney exact method",
+                    reason: "the data have ties; use the asymptotic method".into(),
+                });
             }
             if n1 + n2 > 100 {
-                return Err(StatsError::InvalidInput { what: "Mann-Whitney exact method", reason: format!("n1 + n2 = {} exceeds 100; use the asymptotic method", n1 + n2) });
+                return Err(StatsError::InvalidInput {
+                    what: "Mann-Whitney exact method",
+                    reason: format!(
+                        "n1 + n2 = {} exceeds 100; use the asymptotic method",
+                        n1 + n2
+                    ),
+                });
             }
             true
         }
@@ -427,7 +551,10 @@ pub fn mann_whitney(control: &[f64], treatment: &[f64], alternative: Alternative
         let n = f1 + f2;
         let s = (f1 * f2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)))).sqrt();
         if !(s > 0.0) {
-            return Err(StatsError::InvalidInput { what: "Mann-Whitney samples", reason: "every value is tied; the test is undefined".into() });
+            return Err(StatsError::InvalidInput {
+                what: "Mann-Whitney samples",
+                reason: "every value is tied; the test is undefined".into(),
+            });
         }
         let mut num = u - f1 * f2 / 2.0;
         if continuity {
@@ -436,7 +563,10 @@ pub fn mann_whitney(control: &[f64], treatment: &[f64], alternative: Alternative
         norm_sf(num / s)
     };
     Ok(TestResult {
-        test: format!("Mann-Whitney U test ({})", if exact { "exact" } else { "asymptotic" }),
+        test: format!(
+            "Mann-Whitney U test ({})",
+            if exact { "exact" } else { "asymptotic" }
+        ),
         statistic: u1,
         p_value: (p * factor).clamp(0.0, 1.0),
         df: None,
@@ -521,7 +651,11 @@ fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
 }
 
 fn statistic(stat: BootStatistic, samples: &[&[f64]]) -> f64 {
@@ -543,11 +677,20 @@ pub(crate) fn quantile_sorted(v: &[f64], q: f64) -> f64 {
 /// The interval from given bootstrap replicates: the deterministic half of the bootstrap,
 /// exposed so it can be checked against scipy on the same replicates. `samples` is
 /// `[data]` for one-sample statistics and `[control, treatment]` for `DiffMeans`.
-pub fn bootstrap_interval_from_replicates(stat: BootStatistic, samples: &[&[f64]], replicates: &[f64], level: f64, method: BootMethod) -> Result<(f64, f64)> {
+pub fn bootstrap_interval_from_replicates(
+    stat: BootStatistic,
+    samples: &[&[f64]],
+    replicates: &[f64],
+    level: f64,
+    method: BootMethod,
+) -> Result<(f64, f64)> {
     crate::error::prob_open("level", level)?;
     all_finite("bootstrap replicate", replicates)?;
     if replicates.len() < 2 {
-        return Err(StatsError::InvalidInput { what: "bootstrap", reason: "need at least 2 resamples".into() });
+        return Err(StatsError::InvalidInput {
+            what: "bootstrap",
+            reason: "need at least 2 resamples".into(),
+        });
     }
     let alpha = (1.0 - level) / 2.0;
     let mut sorted = replicates.to_vec();
@@ -566,7 +709,12 @@ pub fn bootstrap_interval_from_replicates(stat: BootStatistic, samples: &[&[f64]
                 let nj = samples[j].len();
                 let mut leave: Vec<f64> = Vec::with_capacity(nj);
                 for i in 0..nj {
-                    let reduced: Vec<f64> = samples[j].iter().enumerate().filter(|(k, _)| *k != i).map(|(_, &x)| x).collect();
+                    let reduced: Vec<f64> = samples[j]
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| *k != i)
+                        .map(|(_, &x)| x)
+                        .collect();
                     let mut s: Vec<&[f64]> = samples.to_vec();
                     s[j] = &reduced;
                     leave.push(statistic(stat, &s));
@@ -577,7 +725,11 @@ pub fn bootstrap_interval_from_replicates(stat: BootStatistic, samples: &[&[f64]
                 num += u.iter().map(|x| x * x * x).sum::<f64>() / nf.powi(3);
                 den += u.iter().map(|x| x * x).sum::<f64>() / nf.powi(2);
             }
-            let a = if den > 0.0 { num / (6.0 * den.powf(1.5)) } else { 0.0 };
+            let a = if den > 0.0 {
+                num / (6.0 * den.powf(1.5))
+            } else {
+                0.0
+            };
             if !z0.is_finite() {
                 return Err(StatsError::Unsolvable { what: "BCa interval", reason: "every replicate lies on one side of the estimate; use the percentile method".into() });
             }
@@ -591,8 +743,19 @@ pub fn bootstrap_interval_from_replicates(stat: BootStatistic, samples: &[&[f64]
 
 /// Seeded bootstrap confidence interval. `samples` is `[data]` for `Mean` and `Median`,
 /// `[control, treatment]` for `DiffMeans` (each group resampled separately).
-pub fn bootstrap(stat: BootStatistic, samples: &[&[f64]], level: f64, resamples: usize, seed: u64, method: BootMethod) -> Result<BootstrapResult> {
-    let want = if stat == BootStatistic::DiffMeans { 2 } else { 1 };
+pub fn bootstrap(
+    stat: BootStatistic,
+    samples: &[&[f64]],
+    level: f64,
+    resamples: usize,
+    seed: u64,
+    method: BootMethod,
+) -> Result<BootstrapResult> {
+    let want = if stat == BootStatistic::DiffMeans {
+        2
+    } else {
+        1
+    };
     if samples.len() != want || samples.iter().any(|s| s.len() < 2) {
         return Err(StatsError::InvalidInput {
             what: "bootstrap samples",
@@ -603,7 +766,11 @@ pub fn bootstrap(stat: BootStatistic, samples: &[&[f64]], level: f64, resamples:
         all_finite("data value", s)?;
     }
     if !(100..=10_000_000).contains(&resamples) {
-        return Err(StatsError::OutOfRange { name: "resamples", expected: "between 100 and 10,000,000", got: resamples as f64 });
+        return Err(StatsError::OutOfRange {
+            name: "resamples",
+            expected: "between 100 and 10,000,000",
+            got: resamples as f64,
+        });
     }
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let mut reps = Vec::with_capacity(resamples);
@@ -619,8 +786,18 @@ pub fn bootstrap(stat: BootStatistic, samples: &[&[f64]], level: f64, resamples:
     }
     let (lower, upper) = bootstrap_interval_from_replicates(stat, samples, &reps, level, method)?;
     let m = mean(&reps);
-    let sd = (reps.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / (reps.len() as f64 - 1.0)).sqrt();
-    Ok(BootstrapResult { estimate: statistic(stat, samples), lower, upper, level, std_error: sd, resamples, seed, method })
+    let sd =
+        (reps.iter().map(|r| (r - m) * (r - m)).sum::<f64>() / (reps.len() as f64 - 1.0)).sqrt();
+    Ok(BootstrapResult {
+        estimate: statistic(stat, samples),
+        lower,
+        upper,
+        level,
+        std_error: sd,
+        resamples,
+        seed,
+        method,
+    })
 }
 
 #[cfg(test)]

@@ -50,7 +50,10 @@ fn check_xn(x: f64, n: f64) -> Result<()> {
     finite("successes", x)?;
     positive("n", n)?;
     if x < 0.0 || x > n {
-        return Err(StatsError::InvalidInput { what: "counts", reason: format!("successes {x} must be between 0 and n = {n}") });
+        return Err(StatsError::InvalidInput {
+            what: "counts",
+            reason: format!("successes {x} must be between 0 and n = {n}"),
+        });
     }
     Ok(())
 }
@@ -60,7 +63,10 @@ fn wilson_bounds(x: f64, n: f64, z: f64) -> (f64, f64) {
     let z2 = z * z;
     let center = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
-    ((center - half).clamp(0.0, 1.0), (center + half).clamp(0.0, 1.0))
+    (
+        (center - half).clamp(0.0, 1.0),
+        (center + half).clamp(0.0, 1.0),
+    )
 }
 
 /// Confidence interval for one proportion, x successes of n.
@@ -83,16 +89,38 @@ pub fn proportion(x: f64, n: f64, level: f64, method: ProportionCi) -> Result<In
             let nt = n + z * z;
             let pt = (x + z * z / 2.0) / nt;
             let h = z * (pt * (1.0 - pt) / nt).sqrt();
-            ((pt - h).clamp(0.0, 1.0), (pt + h).clamp(0.0, 1.0), "Agresti-Coull")
+            (
+                (pt - h).clamp(0.0, 1.0),
+                (pt + h).clamp(0.0, 1.0),
+                "Agresti-Coull",
+            )
         }
         ProportionCi::ClopperPearson => {
-            let l = if x == 0.0 { 0.0 } else { beta_ppf(a, x, n - x + 1.0) };
-            let u = if x == n { 1.0 } else { beta_isf(a, x + 1.0, n - x) };
+            let l = if x == 0.0 {
+                0.0
+            } else {
+                beta_ppf(a, x, n - x + 1.0)
+            };
+            let u = if x == n {
+                1.0
+            } else {
+                beta_isf(a, x + 1.0, n - x)
+            };
             (l, u, "Clopper-Pearson")
         }
-        ProportionCi::Jeffreys => (beta_ppf(a, x + 0.5, n - x + 0.5), beta_isf(a, x + 0.5, n - x + 0.5), "Jeffreys"),
+        ProportionCi::Jeffreys => (
+            beta_ppf(a, x + 0.5, n - x + 0.5),
+            beta_isf(a, x + 0.5, n - x + 0.5),
+            "Jeffreys",
+        ),
     };
-    Ok(Interval { estimate: p, lower, upper, level, method: name.into() })
+    Ok(Interval {
+        estimate: p,
+        lower,
+        upper,
+        level,
+        method: name.into(),
+    })
 }
 
 /// Interval method for a difference of proportions.
@@ -107,7 +135,14 @@ pub enum DiffCi {
 }
 
 /// Confidence interval for p2 - p1 (treatment x2 of n2 minus control x1 of n1).
-pub fn proportion_diff(x1: f64, n1: f64, x2: f64, n2: f64, level: f64, method: DiffCi) -> Result<Interval> {
+pub fn proportion_diff(
+    x1: f64,
+    n1: f64,
+    x2: f64,
+    n2: f64,
+    level: f64,
+    method: DiffCi,
+) -> Result<Interval> {
     check_xn(x1, n1)?;
     check_xn(x2, n2)?;
     prob_open("level", level)?;
@@ -127,14 +162,23 @@ pub fn proportion_diff(x1: f64, n1: f64, x2: f64, n2: f64, level: f64, method: D
             (lo, hi, "Newcombe hybrid score")
         }
     };
-    Ok(Interval { estimate: d, lower, upper, level, method: name.into() })
+    Ok(Interval {
+        estimate: d,
+        lower,
+        upper,
+        level,
+        method: name.into(),
+    })
 }
 
 fn check_summary(s: &Summary, what: &'static str) -> Result<()> {
     finite("mean", s.mean)?;
     positive("sd", s.sd)?;
     if !(s.n >= 2.0) || !s.n.is_finite() {
-        return Err(StatsError::InvalidInput { what, reason: format!("n must be at least 2, got {}", s.n) });
+        return Err(StatsError::InvalidInput {
+            what,
+            reason: format!("n must be at least 2, got {}", s.n),
+        });
     }
     Ok(())
 }
@@ -144,7 +188,13 @@ pub fn mean(s: Summary, level: f64) -> Result<Interval> {
     check_summary(&s, "sample")?;
     prob_open("level", level)?;
     let h = t_isf((1.0 - level) / 2.0, s.n - 1.0) * s.sd / s.n.sqrt();
-    Ok(Interval { estimate: s.mean, lower: s.mean - h, upper: s.mean + h, level, method: "t".into() })
+    Ok(Interval {
+        estimate: s.mean,
+        lower: s.mean - h,
+        upper: s.mean + h,
+        level,
+        method: "t".into(),
+    })
 }
 
 /// Welch interval for the difference of means, treatment minus control.
@@ -152,11 +202,20 @@ pub fn mean_diff_welch(control: Summary, treatment: Summary, level: f64) -> Resu
     check_summary(&control, "control sample")?;
     check_summary(&treatment, "treatment sample")?;
     prob_open("level", level)?;
-    let (v1, v2) = (control.sd.powi(2) / control.n, treatment.sd.powi(2) / treatment.n);
+    let (v1, v2) = (
+        control.sd.powi(2) / control.n,
+        treatment.sd.powi(2) / treatment.n,
+    );
     let df = (v1 + v2).powi(2) / (v1 * v1 / (control.n - 1.0) + v2 * v2 / (treatment.n - 1.0));
     let d = treatment.mean - control.mean;
     let h = t_isf((1.0 - level) / 2.0, df) * (v1 + v2).sqrt();
-    Ok(Interval { estimate: d, lower: d - h, upper: d + h, level, method: "Welch t".into() })
+    Ok(Interval {
+        estimate: d,
+        lower: d - h,
+        upper: d + h,
+        level,
+        method: "Welch t".into(),
+    })
 }
 
 /// Interval method for a relative lift.
@@ -172,7 +231,14 @@ pub enum LiftCi {
 
 /// Interval for the relative lift m2 / m1 - 1 of two independent estimates (control mean m1
 /// with standard error se1, treatment m2 with se2), normal critical values.
-pub fn relative_lift(m1: f64, se1: f64, m2: f64, se2: f64, level: f64, method: LiftCi) -> Result<Interval> {
+pub fn relative_lift(
+    m1: f64,
+    se1: f64,
+    m2: f64,
+    se2: f64,
+    level: f64,
+    method: LiftCi,
+) -> Result<Interval> {
     finite("control mean", m1)?;
     finite("treatment mean", m2)?;
     positive("control standard error", se1)?;
@@ -196,11 +262,19 @@ pub fn relative_lift(m1: f64, se1: f64, m2: f64, se2: f64, level: f64, method: L
                     reason: "the control mean is not significantly different from zero, so the interval is unbounded; use the delta method or more data".into(),
                 });
             }
-            let disc = z * (m1 * m1 * se2 * se2 + m2 * m2 * se1 * se1 - z * z * se1 * se1 * se2 * se2).sqrt();
+            let disc = z
+                * (m1 * m1 * se2 * se2 + m2 * m2 * se1 * se1 - z * z * se1 * se1 * se2 * se2)
+                    .sqrt();
             let r1 = (m1 * m2 - disc) / a;
             let r2 = (m1 * m2 + disc) / a;
             (r1.min(r2) - 1.0, r1.max(r2) - 1.0, "Fieller")
         }
     };
-    Ok(Interval { estimate: lift, lower, upper, level, method: name.into() })
+    Ok(Interval {
+        estimate: lift,
+        lower,
+        upper,
+        level,
+        method: name.into(),
+    })
 }

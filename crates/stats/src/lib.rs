@@ -15,12 +15,24 @@
 //! precision-grade approximations. Owning the code lets the golden vectors in
 //! `tests/golden/` pin every function to that tolerance, and keeps the dependency tree small.
 
+// Validation is written as `!(x > 0.0)` on purpose: unlike `x <= 0.0` it is also true for
+// NaN, which must be rejected rather than slip through.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+pub mod analyze;
+pub mod bayes;
+pub mod cuped;
 pub mod dist;
+pub mod duration;
 pub mod error;
 pub mod hypothesis;
 pub mod intervals;
+pub mod moments;
 pub mod multiple;
 pub mod power;
+pub mod quadrature;
+pub mod ratio;
+pub mod sequential;
 pub mod special;
 pub mod srm;
 

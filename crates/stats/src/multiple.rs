@@ -44,14 +44,24 @@ pub struct Adjusted {
 pub fn adjust(p_values: &[f64], method: Correction, alpha: f64) -> Result<Adjusted> {
     prob_open("alpha", alpha)?;
     if p_values.is_empty() {
-        return Err(StatsError::InvalidInput { what: "p-values", reason: "give at least one p-value".into() });
+        return Err(StatsError::InvalidInput {
+            what: "p-values",
+            reason: "give at least one p-value".into(),
+        });
     }
     for &p in p_values {
         if !p.is_finite() {
-            return Err(StatsError::NotFinite { name: "p-value", got: p });
+            return Err(StatsError::NotFinite {
+                name: "p-value",
+                got: p,
+            });
         }
         if !(0.0..=1.0).contains(&p) {
-            return Err(StatsError::OutOfRange { name: "p-value", expected: "between 0 and 1", got: p });
+            return Err(StatsError::OutOfRange {
+                name: "p-value",
+                expected: "between 0 and 1",
+                got: p,
+            });
         }
     }
     let m = p_values.len();
@@ -80,11 +90,19 @@ pub fn adjust(p_values: &[f64], method: Correction, alpha: f64) -> Result<Adjust
             }
         }
         Correction::Hochberg | Correction::BenjaminiHochberg | Correction::BenjaminiYekutieli => {
-            let c: f64 = if method == Correction::BenjaminiYekutieli { (1..=m).map(|k| 1.0 / k as f64).sum() } else { 1.0 };
+            let c: f64 = if method == Correction::BenjaminiYekutieli {
+                (1..=m).map(|k| 1.0 / k as f64).sum()
+            } else {
+                1.0
+            };
             let mut run: f64 = f64::INFINITY;
             for i in (0..m).rev() {
                 let rank = (i + 1) as f64;
-                let v = if method == Correction::Hochberg { (mf - rank + 1.0) * sorted[i] } else { sorted[i] * mf * c / rank };
+                let v = if method == Correction::Hochberg {
+                    (mf - rank + 1.0) * sorted[i]
+                } else {
+                    sorted[i] * mf * c / rank
+                };
                 run = run.min(v);
                 adj_sorted[i] = run.min(1.0);
             }
@@ -95,5 +113,10 @@ pub fn adjust(p_values: &[f64], method: Correction, alpha: f64) -> Result<Adjust
         adjusted[i] = adj_sorted[k];
     }
     let reject = adjusted.iter().map(|&a| a <= alpha).collect();
-    Ok(Adjusted { method, alpha, adjusted, reject })
+    Ok(Adjusted {
+        method,
+        alpha,
+        adjusted,
+        reject,
+    })
 }

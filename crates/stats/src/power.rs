@@ -323,21 +323,20 @@ impl Design {
             baseline: p1,
             method,
         } = self.family
+            && method != ProportionMethod::Arcsine
+            && !(self.strict() && tails == 2.0)
         {
-            if method != ProportionMethod::Arcsine && !(self.strict() && tails == 2.0) {
-                let (s0, s1) = prop_sds(p1, effect, self.ratio, method);
-                let z = norm_isf(self.alpha / tails);
-                let zb = norm_ppf(power);
-                let num = z * s0 + zb * s1;
-                if num <= 0.0 {
-                    return Err(StatsError::Unsolvable {
-                        what: "sample size",
-                        reason: "the target power is reached at any n; ask for a higher power"
-                            .into(),
-                    });
-                }
-                return Ok((num / (effect - p1)).powi(2));
+            let (s0, s1) = prop_sds(p1, effect, self.ratio, method);
+            let z = norm_isf(self.alpha / tails);
+            let zb = norm_ppf(power);
+            let num = z * s0 + zb * s1;
+            if num <= 0.0 {
+                return Err(StatsError::Unsolvable {
+                    what: "sample size",
+                    reason: "the target power is reached at any n; ask for a higher power".into(),
+                });
             }
+            return Ok((num / (effect - p1)).powi(2));
         }
         let lo = self.n_min() * (1.0 + 1e-9) + 1e-9;
         let f = |u: f64| self.power_unchecked(effect, u.exp(), self.alpha) - power;
@@ -358,7 +357,9 @@ impl Design {
         }
         brent(f, lo.ln(), hi.ln(), 1e-15)
             .map(f64::exp)
-            .ok_or(StatsError::NoConvergence { what: "sample size" })
+            .ok_or(StatsError::NoConvergence {
+                what: "sample size",
+            })
     }
 
     /// The normal-approximation sample size, used only to bracket the exact solution.
@@ -366,16 +367,21 @@ impl Design {
         let z = norm_isf(self.alpha / self.sides.tails()) + norm_ppf(power);
         let r = self.ratio;
         let h = match self.family {
-            Family::Proportions { baseline, method: ProportionMethod::Arcsine } => {
-                (2.0 * effect.sqrt().asin() - 2.0 * baseline.sqrt().asin()).abs()
-            }
+            Family::Proportions {
+                baseline,
+                method: ProportionMethod::Arcsine,
+            } => (2.0 * effect.sqrt().asin() - 2.0 * baseline.sqrt().asin()).abs(),
             Family::Proportions { baseline, method } => {
                 let (s0, s1) = prop_sds(baseline, effect, r, method);
                 return ((z * s0.max(s1)) / (effect - baseline)).powi(2);
             }
             Family::Means { .. } => effect.abs(),
         };
-        let scale = if self.is_one_sample() { 1.0 } else { (1.0 + r) / r };
+        let scale = if self.is_one_sample() {
+            1.0
+        } else {
+            (1.0 + r) / r
+        };
         (z / h).powi(2) * scale
     }
 

