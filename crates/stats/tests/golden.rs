@@ -89,7 +89,13 @@ fn golden_vectors_match_references() {
         for (i, case) in cases.iter().enumerate() {
             // Report per family and kind, so each method's margin is visible.
             let key = match case["design"]["family"].as_object() {
-                Some(d) => format!("{family}/{}", d.get("method").or(d.get("test")).and_then(|v| v.as_str()).unwrap_or("?")),
+                Some(d) => format!(
+                    "{family}/{}",
+                    d.get("method")
+                        .or(d.get("test"))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("?")
+                ),
                 None => format!("{family}/{}", case["kind"].as_str().unwrap_or("?")),
             };
             let entry = report.entry(key).or_insert((0, 0.0));
