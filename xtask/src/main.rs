@@ -8,6 +8,7 @@
 //! - `fmt-check`: `cargo fmt --check` over the workspace.
 //! - `env`: print the environment variables that point builds and binaries at the assets.
 //! - `validate-knowledge`: check `data/knowledge` and print its counts.
+//! - `demo`: the main job on embedded defaults, end to end through what exists today.
 //!
 //! The tidy tests (repository rules) are `#[test]`s of this crate, so `cargo test` runs them.
 
@@ -31,7 +32,8 @@ commands:
   fmt-check   check formatting of the whole workspace
   env         print the environment variables pointing at the installed assets
   validate-knowledge
-              check data/knowledge (ids, relations, cycles, questions) and print counts";
+              check data/knowledge (ids, relations, cycles, questions) and print counts
+  demo        the main job on embedded defaults: setup, knowledge, calculator, collector";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -70,6 +72,10 @@ fn run(args: Vec<String>) -> Result<()> {
                 println!("export {key}={value:?}");
             }
             Ok(())
+        }
+        "demo" => {
+            no_extra_args(command, rest)?;
+            demo()
         }
         "validate-knowledge" => {
             no_extra_args(command, rest)?;
@@ -235,6 +241,125 @@ fn asset_env(cache: &assets::AssetCache) -> Result<Vec<(String, String)>> {
         ("LIBTORCH_CXX11_ABI".to_owned(), "1".to_owned()),
         ("LD_LIBRARY_PATH".to_owned(), library_path.join(":")),
     ])
+}
+
+/// The main job on embedded defaults, through every component that exists today: install the
+/// assets, load and validate the knowledge base, answer the design question "what sample size
+/// and duration for a +5% relative lift on a 10% baseline at 80% power?" with the calculator and
+/// the concepts it rests on (with their citations), and run the collector's offline source.
+fn demo() -> Result<()> {
+    setup::run(&setup::Options::from_env()?)?;
+    let root = project_root();
+    let knowledge = knowledge::load(root.join("data/knowledge"))?;
+    if !knowledge.findings.is_empty() {
+        bail!(
+            "data/knowledge has {} problem(s); run `cargo xtask validate-knowledge`",
+            knowledge.findings.len()
+        );
+    }
+    let kb = knowledge.knowledge;
+    println!(
+        "\nknowledge: {} concepts, {} relations, {} playbook documents\n",
+        kb.concepts.len(),
+        kb.relations.len(),
+        kb.playbook.len()
+    );
+
+    println!(
+        "Q: What sample size do I need to detect a +5% relative lift on a 10% baseline at 80% power, and how long will it run at 20,000 users a day?\n"
+    );
+    cargo_run(
+        "stats",
+        &[
+            "sample-size",
+            "--baseline",
+            "0.10",
+            "--mde",
+            "0.05",
+            "--relative",
+            "--power",
+            "0.8",
+        ],
+    )?;
+    println!();
+    cargo_run(
+        "stats",
+        &[
+            "duration",
+            "--baseline",
+            "0.10",
+            "--mde",
+            "0.05",
+            "--relative",
+            "--power",
+            "0.8",
+            "--daily-traffic",
+            "20000",
+        ],
+    )?;
+
+    println!("\nConcepts behind the answer:");
+    for id in [
+        "minimum-detectable-effect",
+        "statistical-power",
+        "sample-size",
+        "test-duration",
+    ] {
+        let concept = kb
+            .concept(id)
+            .with_context(|| format!("concept {id} is missing"))?;
+        println!(
+            "\n## {} [concept:{}]\n{}",
+            concept.name, concept.id, concept.definition
+        );
+        if let Some(formula) = &concept.formula {
+            println!("Formula: {}", formula.text);
+        }
+        for source in concept.sources.iter().take(2) {
+            let authors = source.authors.as_deref().unwrap_or("");
+            let year = source.year.map(|y| format!(" ({y})")).unwrap_or_default();
+            println!("Source: {authors}{year}, {}", source.title);
+        }
+    }
+    println!("\nHow they connect:");
+    // The drivers a user can act on when planning this test.
+    let drivers = [
+        "baseline-conversion-rate",
+        "minimum-detectable-effect",
+        "statistical-power",
+        "significance-level",
+        "metric-variance",
+        "cuped",
+        "sample-size",
+    ];
+    for relation in kb.relations.iter().filter(|r| {
+        r.kind == knowledge::RelationKind::Affects
+            && drivers.contains(&r.from.as_str())
+            && (r.to == "sample-size" || r.to == "test-duration")
+    }) {
+        let sign = relation.sign.map(|s| format!(" ({s})")).unwrap_or_default();
+        println!(
+            "- {} AFFECTS {}{sign}: {}",
+            relation.from, relation.to, relation.explanation
+        );
+    }
+
+    println!("\nCollector, offline source (the shipped playbook):");
+    cargo_run("collector", &["local", "--quiet"])
+}
+
+/// Runs one of the workspace's binaries through cargo, failing when it fails.
+fn cargo_run(package: &str, args: &[&str]) -> Result<()> {
+    let status = Command::new(cargo())
+        .current_dir(project_root())
+        .args(["run", "--quiet", "--package", package, "--"])
+        .args(args)
+        .status()
+        .with_context(|| format!("running {package}"))?;
+    if !status.success() {
+        bail!("{package} {} failed with {status}", args.join(" "));
+    }
+    Ok(())
 }
 
 fn validate_knowledge() -> Result<()> {
