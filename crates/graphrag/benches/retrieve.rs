@@ -22,8 +22,12 @@ use knowledge::{Category, Concept, KnowledgeBase, Location, Relation, RelationKi
 
 fn model() -> Arc<MiniLm> {
     let cache = assets::AssetCache::from_env().expect("asset cache");
-    let f = cache.embedding_model().expect("MiniLM installed (cargo xtask setup)");
-    let ort = cache.onnxruntime_library().expect("ONNX Runtime installed (cargo xtask setup)");
+    let f = cache
+        .embedding_model()
+        .expect("MiniLM installed (cargo xtask setup)");
+    let ort = cache
+        .onnxruntime_library()
+        .expect("ONNX Runtime installed (cargo xtask setup)");
     let paths = ModelPaths {
         onnx: f.onnx,
         tokenizer: f.tokenizer,
@@ -85,7 +89,11 @@ fn report(label: &str, mut ms: Vec<f64>) {
 }
 
 fn mem(db: &str) -> StoreConfig {
-    StoreConfig { location: "mem://".into(), database: db.into(), ..StoreConfig::default() }
+    StoreConfig {
+        location: "mem://".into(),
+        database: db.into(),
+        ..StoreConfig::default()
+    }
 }
 
 fn knowledge_dir() -> PathBuf {
@@ -100,7 +108,14 @@ fn shipped(c: &mut Criterion) {
     let store = rt.block_on(Store::open(&mem("shipped"))).expect("store");
     let t = Instant::now();
     let first = rt
-        .block_on(index(&store, embedder.as_ref(), &kb, &docs, &IndexConfig::default(), &NoProgress))
+        .block_on(index(
+            &store,
+            embedder.as_ref(),
+            &kb,
+            &docs,
+            &IndexConfig::default(),
+            &NoProgress,
+        ))
         .expect("index");
     let secs = t.elapsed().as_secs_f64();
     eprintln!(
@@ -112,17 +127,49 @@ fn shipped(c: &mut Criterion) {
     );
     let t = Instant::now();
     let again = rt
-        .block_on(index(&store, embedder.as_ref(), &kb, &docs, &IndexConfig::default(), &NoProgress))
+        .block_on(index(
+            &store,
+            embedder.as_ref(),
+            &kb,
+            &docs,
+            &IndexConfig::default(),
+            &NoProgress,
+        ))
         .expect("index");
-    eprintln!("no-change re-index: {:.2}s, {} embedded, {} writes", t.elapsed().as_secs_f64(), again.embedded, again.writes);
-    kb.concepts[0].definition.push_str(" Changed for the benchmark.");
+    eprintln!(
+        "no-change re-index: {:.2}s, {} embedded, {} writes",
+        t.elapsed().as_secs_f64(),
+        again.embedded,
+        again.writes
+    );
+    kb.concepts[0]
+        .definition
+        .push_str(" Changed for the benchmark.");
     let t = Instant::now();
     let one = rt
-        .block_on(index(&store, embedder.as_ref(), &kb, &docs, &IndexConfig::default(), &NoProgress))
+        .block_on(index(
+            &store,
+            embedder.as_ref(),
+            &kb,
+            &docs,
+            &IndexConfig::default(),
+            &NoProgress,
+        ))
         .expect("index");
-    eprintln!("one-concept re-index: {:.2}s, {} embedded, {} writes", t.elapsed().as_secs_f64(), one.embedded, one.writes);
+    eprintln!(
+        "one-concept re-index: {:.2}s, {} embedded, {} writes",
+        t.elapsed().as_secs_f64(),
+        one.embedded,
+        one.writes
+    );
 
-    let engine = rt.block_on(Engine::open(store.clone(), embedder.clone(), Config::default())).expect("engine");
+    let engine = rt
+        .block_on(Engine::open(
+            store.clone(),
+            embedder.clone(),
+            Config::default(),
+        ))
+        .expect("engine");
     let questions: Vec<String> = kb.questions.iter().map(|q| q.text.clone()).collect();
     let mut embed_ms = Vec::new();
     let vectors: Vec<Vec<f32>> = questions
@@ -139,8 +186,16 @@ fn shipped(c: &mut Criterion) {
         let mut ms = Vec::new();
         for (q, v) in questions.iter().zip(&vectors) {
             let t = Instant::now();
-            rt.block_on(engine.retrieve_embedded(q, Some(v), RetrieveOptions { mode, k: Some(10), log: false }))
-                .expect("retrieve");
+            rt.block_on(engine.retrieve_embedded(
+                q,
+                Some(v),
+                RetrieveOptions {
+                    mode,
+                    k: Some(10),
+                    log: false,
+                },
+            ))
+            .expect("retrieve");
             ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
         report(&format!("shipped retrieve {}", mode.as_str()), ms);
@@ -162,7 +217,11 @@ fn shipped(c: &mut Criterion) {
     let mut ppr = Vec::new();
     for id in &ids {
         let t = Instant::now();
-        std::hint::black_box(engine.graph().personalized_pagerank(&[(id.clone(), 1.0)], 0.25, 30));
+        std::hint::black_box(
+            engine
+                .graph()
+                .personalized_pagerank(&[(id.clone(), 1.0)], 0.25, 30),
+        );
         ppr.push(t.elapsed().as_secs_f64() * 1e3);
     }
     report("snapshot PPR (30 iterations)", ppr);
@@ -170,13 +229,25 @@ fn shipped(c: &mut Criterion) {
     let q = questions.first().cloned().unwrap_or_default();
     let v = vectors.first().cloned().unwrap_or_default();
     let mut group = c.benchmark_group("shipped");
-    group.measurement_time(Duration::from_secs(5)).sample_size(30);
-    group.bench_function("embed_question", |b| b.iter(|| engine.embed_question(&q).expect("embed")));
+    group
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(30);
+    group.bench_function("embed_question", |b| {
+        b.iter(|| engine.embed_question(&q).expect("embed"))
+    });
     for mode in Mode::ALL {
         group.bench_function(format!("retrieve_{}", mode.as_str()), |b| {
             b.iter(|| {
-                rt.block_on(engine.retrieve_embedded(&q, Some(&v), RetrieveOptions { mode, k: Some(10), log: false }))
-                    .expect("retrieve")
+                rt.block_on(engine.retrieve_embedded(
+                    &q,
+                    Some(&v),
+                    RetrieveOptions {
+                        mode,
+                        k: Some(10),
+                        log: false,
+                    },
+                ))
+                .expect("retrieve")
             })
         });
     }
@@ -191,29 +262,50 @@ fn concept(i: usize) -> Concept {
         category: Category::Methodology,
         definition: format!(
             "Concept {i} relates treatment effect{} to variance{} and power{} in experiments with users{}.",
-            i % 101, i % 103, i % 107, i % 109
+            i % 101,
+            i % 103,
+            i % 107,
+            i % 109
         ),
         when_to_use: String::new(),
         common_mistakes: Vec::new(),
         example: String::new(),
         formula: None,
-        sources: vec![Source { title: "Generated".into(), authors: None, year: None, locator: None, url: None }],
+        sources: vec![Source {
+            title: "Generated".into(),
+            authors: None,
+            year: None,
+            locator: None,
+            url: None,
+        }],
         check: None,
         area: "generated".into(),
-        location: Location { file: PathBuf::from("generated.toml"), line: i + 1 },
+        location: Location {
+            file: PathBuf::from("generated.toml"),
+            line: i + 1,
+        },
     }
 }
 
 fn large(c: &mut Criterion) {
-    let scale: f64 = std::env::var("GRAPHRAG_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    let (nc, nr, nd) = ((10_000.0 * scale) as usize, (50_000.0 * scale) as usize, (50_000.0 * scale) as usize);
+    let scale: f64 = std::env::var("GRAPHRAG_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let (nc, nr, nd) = (
+        (10_000.0 * scale) as usize,
+        (50_000.0 * scale) as usize,
+        (50_000.0 * scale) as usize,
+    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let concepts: Vec<Concept> = (0..nc).map(concept).collect();
     let mut relations = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut x: u64 = 7;
     while relations.len() < nr {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         let a = (x >> 33) as usize % nc;
         let b = (x >> 13) as usize % nc;
         let kind = RelationKind::ALL[(x >> 5) as usize % RelationKind::ALL.len()];
@@ -227,10 +319,18 @@ fn large(c: &mut Criterion) {
             explanation: format!("c{a} {kind} c{b}"),
             weight: 0.1 + ((x >> 40) % 90) as f64 / 100.0,
             sign: None,
-            location: Location { file: PathBuf::from("generated.toml"), line: relations.len() + 1 },
+            location: Location {
+                file: PathBuf::from("generated.toml"),
+                line: relations.len() + 1,
+            },
         });
     }
-    let kb = KnowledgeBase { concepts, relations, playbook: Vec::new(), questions: Vec::new() };
+    let kb = KnowledgeBase {
+        concepts,
+        relations,
+        playbook: Vec::new(),
+        questions: Vec::new(),
+    };
     // One chunk per document: 50k chunks.
     let docs: Vec<Document> = (0..nd)
         .map(|i| Document {
@@ -242,30 +342,63 @@ fn large(c: &mut Criterion) {
             license: None,
             text: format!(
                 "Document {i} discusses Concept {} and the variance{} of metric{} for users{}.",
-                i % nc.max(1), i % 103, i % 97, i % 109
+                i % nc.max(1),
+                i % 103,
+                i % 97,
+                i % 109
             ),
         })
         .collect();
     let store = rt.block_on(Store::open(&mem("large"))).expect("store");
     let embedder = Arc::new(HashEmbed);
-    let config = IndexConfig { write_batch: 500, ..IndexConfig::default() };
+    let config = IndexConfig {
+        write_batch: 500,
+        ..IndexConfig::default()
+    };
     let t = Instant::now();
-    let r = rt.block_on(index(&store, embedder.as_ref(), &kb, &docs, &config, &NoProgress)).expect("index");
+    let r = rt
+        .block_on(index(
+            &store,
+            embedder.as_ref(),
+            &kb,
+            &docs,
+            &config,
+            &NoProgress,
+        ))
+        .expect("index");
     let secs = t.elapsed().as_secs_f64();
     eprintln!(
         "large index ({nc} concepts, {nr} relations, {nd} chunks): {secs:.1}s, {:.0} rows/s",
         r.writes as f64 / secs
     );
-    let engine = rt.block_on(Engine::open(store, embedder.clone(), Config::default())).expect("engine");
-    let questions: Vec<String> =
-        (0..50).map(|i| format!("how does concept {} affect variance{} and power{}", i * 37 % nc.max(1), i, i * 3)).collect();
+    let engine = rt
+        .block_on(Engine::open(store, embedder.clone(), Config::default()))
+        .expect("engine");
+    let questions: Vec<String> = (0..50)
+        .map(|i| {
+            format!(
+                "how does concept {} affect variance{} and power{}",
+                i * 37 % nc.max(1),
+                i,
+                i * 3
+            )
+        })
+        .collect();
     for mode in Mode::ALL {
         let mut ms = Vec::new();
         for q in &questions {
             let v = hash_vector(q);
             let t = Instant::now();
-            rt.block_on(engine.retrieve_embedded(q, Some(&v), RetrieveOptions { mode, k: Some(10), log: false }))
-                .expect("retrieve");
+            rt.block_on(engine.retrieve_embedded(
+                q,
+                Some(&v),
+                RetrieveOptions {
+                    mode,
+                    k: Some(10),
+                    log: false,
+                },
+            ))
+            .expect("retrieve");
             ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
         report(&format!("large retrieve {}", mode.as_str()), ms);
@@ -273,11 +406,21 @@ fn large(c: &mut Criterion) {
     let q = questions[0].clone();
     let v = hash_vector(&q);
     let mut group = c.benchmark_group("large");
-    group.measurement_time(Duration::from_secs(5)).sample_size(20);
+    group
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(20);
     group.bench_function("retrieve_hybrid", |b| {
         b.iter(|| {
-            rt.block_on(engine.retrieve_embedded(&q, Some(&v), RetrieveOptions { mode: Mode::Hybrid, k: Some(10), log: false }))
-                .expect("retrieve")
+            rt.block_on(engine.retrieve_embedded(
+                &q,
+                Some(&v),
+                RetrieveOptions {
+                    mode: Mode::Hybrid,
+                    k: Some(10),
+                    log: false,
+                },
+            ))
+            .expect("retrieve")
         })
     });
     group.finish();

@@ -25,7 +25,10 @@ pub struct ChunkParams {
 
 impl Default for ChunkParams {
     fn default() -> Self {
-        Self { target: 800, overlap: 160 }
+        Self {
+            target: 800,
+            overlap: 160,
+        }
     }
 }
 
@@ -159,7 +162,9 @@ fn hard_split(text: &str, from: usize, to: usize, target: usize, out: &mut Vec<(
         if e <= s {
             // A single character wider than the target cannot happen for target >= 64, but never
             // loop forever.
-            e = (s + 1..=to).find(|&x| text.is_char_boundary(x)).unwrap_or(to);
+            e = (s + 1..=to)
+                .find(|&x| text.is_char_boundary(x))
+                .unwrap_or(to);
         }
         let piece = text[s..e].trim();
         if !piece.is_empty() {
@@ -181,7 +186,13 @@ mod tests {
     fn chunks_are_exact_slices_and_overlap() {
         let para = "One sentence here. Another one follows! A third? ".repeat(20);
         let text = format!("# Title\n\n{para}\n\nLast paragraph.");
-        let chunks = chunk_text(&text, ChunkParams { target: 200, overlap: 60 });
+        let chunks = chunk_text(
+            &text,
+            ChunkParams {
+                target: 200,
+                overlap: 60,
+            },
+        );
         assert!(chunks.len() > 3, "{chunks:?}");
         for c in &chunks {
             assert_eq!(&text[c.start..c.end], c.text);
@@ -191,13 +202,23 @@ mod tests {
             assert!(w[1].start < w[0].end, "consecutive chunks overlap");
             assert!(w[1].start > w[0].start, "chunks make progress");
         }
-        assert!(chunks.last().is_some_and(|c| c.text.ends_with("\n\nLast paragraph.")));
+        assert!(
+            chunks
+                .last()
+                .is_some_and(|c| c.text.ends_with("\n\nLast paragraph."))
+        );
     }
 
     #[test]
     fn one_huge_sentence_is_hard_split_on_char_boundaries() {
         let text = "ü".repeat(5000);
-        let chunks = chunk_text(&text, ChunkParams { target: 300, overlap: 0 });
+        let chunks = chunk_text(
+            &text,
+            ChunkParams {
+                target: 300,
+                overlap: 0,
+            },
+        );
         assert!(chunks.len() >= 30);
         let total: usize = chunks.iter().map(|c| c.text.len()).sum();
         assert_eq!(total, text.len());

@@ -66,7 +66,13 @@ pub struct IndexConfig {
 
 impl Default for IndexConfig {
     fn default() -> Self {
-        Self { chunk_target: 800, chunk_overlap: 160, embed_batch: 32, threads: 0, write_batch: 200 }
+        Self {
+            chunk_target: 800,
+            chunk_overlap: 160,
+            embed_batch: 32,
+            threads: 0,
+            write_batch: 200,
+        }
     }
 }
 
@@ -98,7 +104,10 @@ pub struct ExtractConfig {
 
 impl Default for ExtractConfig {
     fn default() -> Self {
-        Self { fuzzy: true, embedding_threshold: 0.5 }
+        Self {
+            fuzzy: true,
+            embedding_threshold: 0.5,
+        }
     }
 }
 
@@ -151,8 +160,9 @@ impl Default for RetrieveConfig {
 impl Config {
     /// Parses TOML text.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let config: Self =
-            toml::from_str(text).map_err(|e| Error::Config { message: e.to_string() })?;
+        let config: Self = toml::from_str(text).map_err(|e| Error::Config {
+            message: e.to_string(),
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -166,7 +176,11 @@ impl Config {
     }
 
     fn validate(&self) -> Result<()> {
-        let bad = |message: &str| Err(Error::Config { message: message.to_string() });
+        let bad = |message: &str| {
+            Err(Error::Config {
+                message: message.to_string(),
+            })
+        };
         if self.retrieve.k == 0 || self.retrieve.candidates == 0 {
             return bad("retrieve.k and retrieve.candidates must be at least 1");
         }

@@ -29,10 +29,15 @@ pub struct Document {
 /// Loads and validates the knowledge base, refusing one with findings.
 pub fn load_knowledge(dir: &Path) -> Result<KnowledgeBase> {
     let validated = knowledge::load(dir)?;
-    validated.into_result().map_err(|findings| Error::InvalidKnowledge {
-        count: findings.len(),
-        first: findings.first().map(|f| format!("{f:?}")).unwrap_or_default(),
-    })
+    validated
+        .into_result()
+        .map_err(|findings| Error::InvalidKnowledge {
+            count: findings.len(),
+            first: findings
+                .first()
+                .map(|f| format!("{f:?}"))
+                .unwrap_or_default(),
+        })
 }
 
 /// The playbook documents.
@@ -70,8 +75,15 @@ pub fn raw_documents(raw_dir: &Path) -> Result<Vec<Document>> {
             let mut authors: Vec<String> = p.author_name.iter().cloned().collect();
             for a in answers.into_iter().take(3) {
                 let by = a.author_name.clone().unwrap_or_else(|| "anonymous".into());
-                let label = if a.is_accepted { "Accepted answer" } else { "Answer" };
-                text.push_str(&format!("\n\n{label} by {by} (score {}):\n\n{}", a.score, a.body_text));
+                let label = if a.is_accepted {
+                    "Accepted answer"
+                } else {
+                    "Answer"
+                };
+                text.push_str(&format!(
+                    "\n\n{label} by {by} (score {}):\n\n{}",
+                    a.score, a.body_text
+                ));
                 authors.push(by);
             }
             authors.dedup();

@@ -45,12 +45,17 @@ pub struct MiniLm {
 
 impl std::fmt::Debug for MiniLm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MiniLm").field("fingerprint", &self.fingerprint).finish()
+        f.debug_struct("MiniLm")
+            .field("fingerprint", &self.fingerprint)
+            .finish()
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::ModelFile { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| Error::ModelFile {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 impl MiniLm {
@@ -60,7 +65,9 @@ impl MiniLm {
     /// and a library must never panic on a user's misconfiguration.
     pub fn load(paths: &ModelPaths, threads: usize, batch: usize) -> Result<Self> {
         if !paths.onnxruntime.is_file() {
-            return Err(Error::OrtMissing { path: paths.onnxruntime.clone() });
+            return Err(Error::OrtMissing {
+                path: paths.onnxruntime.clone(),
+            });
         }
         // Read every file first, so a missing one is reported by name.
         let onnx = read(&paths.onnx)?;
@@ -70,22 +77,38 @@ impl MiniLm {
             special_tokens_map_file: read(&paths.special_tokens_map)?,
             tokenizer_config_file: read(&paths.tokenizer_config)?,
         };
-        let _ = ort::init_from(&paths.onnxruntime)
-            .map_err(|e| Error::OrtLoad { path: paths.onnxruntime.clone(), message: e.to_string() })?;
-        let fingerprint = format!("minilm-l6-v2:{}", &crate::text::content_hash_bytes(&onnx)[..16]);
+        let _ = ort::init_from(&paths.onnxruntime).map_err(|e| Error::OrtLoad {
+            path: paths.onnxruntime.clone(),
+            message: e.to_string(),
+        })?;
+        let fingerprint = format!(
+            "minilm-l6-v2:{}",
+            &crate::text::content_hash_bytes(&onnx)[..16]
+        );
         let model = fastembed::UserDefinedEmbeddingModel::new(onnx, tokenizer_files)
             .with_pooling(fastembed::Pooling::Mean);
         let options = fastembed::InitOptionsUserDefined::new()
             .with_max_length(256)
             .with_intra_threads(threads.max(1));
-        let model = fastembed::TextEmbedding::try_new_from_user_defined(model, options)
-            .map_err(|e| Error::ModelInvalid { message: e.to_string() })?;
-        let this = Self { model: Mutex::new(model), fingerprint, batch: batch.max(1) };
+        let model =
+            fastembed::TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| {
+                Error::ModelInvalid {
+                    message: e.to_string(),
+                }
+            })?;
+        let this = Self {
+            model: Mutex::new(model),
+            fingerprint,
+            batch: batch.max(1),
+        };
         // A model with another output size would silently break the HNSW indexes: probe once.
         let probe = this.embed(&["statistical power"])?;
         let got = probe.first().map_or(0, Vec::len);
         if got != DIMENSION {
-            return Err(Error::Dimension { expected: DIMENSION, got });
+            return Err(Error::Dimension {
+                expected: DIMENSION,
+                got,
+            });
         }
         Ok(this)
     }
@@ -96,13 +119,14 @@ impl Embed for MiniLm {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let mut model = self
-            .model
-            .lock()
-            .map_err(|_| Error::ModelInvalid { message: "a previous embedding call panicked".into() })?;
+        let mut model = self.model.lock().map_err(|_| Error::ModelInvalid {
+            message: "a previous embedding call panicked".into(),
+        })?;
         let vectors = model
             .embed(texts, Some(self.batch))
-            .map_err(|e| Error::ModelInvalid { message: e.to_string() })?;
+            .map_err(|e| Error::ModelInvalid {
+                message: e.to_string(),
+            })?;
         Ok(vectors.into_iter().map(unit).collect())
     }
 

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The store location is not one of the supported schemes.
-    #[error("unsupported store location {location:?}; expected mem://, surrealkv://PATH or ws://HOST:PORT")]
+    #[error(
+        "unsupported store location {location:?}; expected mem://, surrealkv://PATH or ws://HOST:PORT"
+    )]
     BadLocation {
         /// What was given.
         location: String,
@@ -18,7 +20,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// Another process holds the on-disk store.
-    #[error("the store at {location} is locked by another process; stop that process or use another store path ({message})")]
+    #[error(
+        "the store at {location} is locked by another process; stop that process or use another store path ({message})"
+    )]
     Locked {
         /// The store.
         location: String,
@@ -50,7 +54,9 @@ pub enum Error {
         location: String,
     },
     /// The store was built with a different schema version.
-    #[error("the store has schema version {found}, this build expects {expected}; re-create it with `graphrag index --rebuild`")]
+    #[error(
+        "the store has schema version {found}, this build expects {expected}; re-create it with `graphrag index --rebuild`"
+    )]
     SchemaVersion {
         /// What the store says.
         found: i64,
@@ -58,7 +64,9 @@ pub enum Error {
         expected: i64,
     },
     /// The store's embeddings came from another model.
-    #[error("the store was embedded with model {stored}, but the loaded model is {loaded}; run `graphrag index` to re-embed")]
+    #[error(
+        "the store was embedded with model {stored}, but the loaded model is {loaded}; run `graphrag index` to re-embed"
+    )]
     ModelMismatch {
         /// The fingerprint in the store.
         stored: String,
@@ -66,7 +74,9 @@ pub enum Error {
         loaded: String,
     },
     /// The ONNX Runtime library is missing.
-    #[error("ONNX Runtime library not found at {path}; run `cargo xtask setup` or point ORT_DYLIB_PATH at libonnxruntime.so")]
+    #[error(
+        "ONNX Runtime library not found at {path}; run `cargo xtask setup` or point ORT_DYLIB_PATH at libonnxruntime.so"
+    )]
     OrtMissing {
         /// Where it was looked for.
         path: PathBuf,
@@ -95,7 +105,9 @@ pub enum Error {
         message: String,
     },
     /// The model produces vectors of the wrong size.
-    #[error("the embedding model produces {got}-dimensional vectors; the store's indexes expect {expected}")]
+    #[error(
+        "the embedding model produces {got}-dimensional vectors; the store's indexes expect {expected}"
+    )]
     Dimension {
         /// The index dimension.
         expected: usize,
@@ -139,7 +151,9 @@ pub enum Error {
     #[error("cannot read the knowledge base: {0}")]
     Knowledge(#[from] knowledge::LoadError),
     /// The knowledge base has validation findings.
-    #[error("the knowledge base has {count} problems, first {first}; run `cargo xtask validate-knowledge`")]
+    #[error(
+        "the knowledge base has {count} problems, first {first}; run `cargo xtask validate-knowledge`"
+    )]
     InvalidKnowledge {
         /// How many.
         count: usize,

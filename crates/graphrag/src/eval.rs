@@ -73,21 +73,47 @@ pub fn extraction_quality(engine: &Engine, questions: &[Question]) -> Result<Ext
         q.false_negatives += gold.difference(&predicted).count();
     }
     let tp = q.true_positives as f64;
-    q.precision = if tp + q.false_positives as f64 > 0.0 { tp / (tp + q.false_positives as f64) } else { 0.0 };
-    q.recall = if tp + q.false_negatives as f64 > 0.0 { tp / (tp + q.false_negatives as f64) } else { 0.0 };
+    q.precision = if tp + q.false_positives as f64 > 0.0 {
+        tp / (tp + q.false_positives as f64)
+    } else {
+        0.0
+    };
+    q.recall = if tp + q.false_negatives as f64 > 0.0 {
+        tp / (tp + q.false_negatives as f64)
+    } else {
+        0.0
+    };
     Ok(q)
 }
 
 /// Measures each mode on `questions`, embedding each question once.
-pub async fn retrieval_quality(engine: &Engine, questions: &[Question], modes: &[Mode], k: usize) -> Result<Vec<ModeQuality>> {
-    let mut out: Vec<ModeQuality> =
-        modes.iter().map(|m| ModeQuality { mode: m.as_str().into(), ..ModeQuality::default() }).collect();
+pub async fn retrieval_quality(
+    engine: &Engine,
+    questions: &[Question],
+    modes: &[Mode],
+    k: usize,
+) -> Result<Vec<ModeQuality>> {
+    let mut out: Vec<ModeQuality> = modes
+        .iter()
+        .map(|m| ModeQuality {
+            mode: m.as_str().into(),
+            ..ModeQuality::default()
+        })
+        .collect();
     for question in questions {
         let cleaned = engine.clean_question(&question.text)?;
         let v = engine.embed_question(&cleaned)?;
         for (mi, mode) in modes.iter().enumerate() {
             let ctx = engine
-                .retrieve_embedded(&cleaned, Some(&v), RetrieveOptions { mode: *mode, k: Some(k), log: false })
+                .retrieve_embedded(
+                    &cleaned,
+                    Some(&v),
+                    RetrieveOptions {
+                        mode: *mode,
+                        k: Some(k),
+                        log: false,
+                    },
+                )
                 .await?;
             let ranked = ctx.ranked_concepts();
             let q = &mut out[mi];
@@ -95,7 +121,11 @@ pub async fn retrieval_quality(engine: &Engine, questions: &[Question], modes: &
             q.mean_ms += ctx.timings.retrieve_ms;
             let needs: HashSet<&str> = question.needs.iter().map(String::as_str).collect();
             if !needs.is_empty() {
-                let hit = ranked.iter().take(5).filter(|c| needs.contains(c.as_str())).count();
+                let hit = ranked
+                    .iter()
+                    .take(5)
+                    .filter(|c| needs.contains(c.as_str()))
+                    .count();
                 q.recall_at_5 += hit as f64 / needs.len() as f64;
                 if let Some(pos) = ranked.iter().position(|c| needs.contains(c.as_str())) {
                     q.mrr += 1.0 / (pos + 1) as f64;
@@ -105,7 +135,11 @@ pub async fn retrieval_quality(engine: &Engine, questions: &[Question], modes: &
                 q.multi_hop += 1;
                 let mut reversed = question.path.clone();
                 reversed.reverse();
-                if ctx.paths().iter().any(|p| *p == question.path || *p == reversed) {
+                if ctx
+                    .paths()
+                    .iter()
+                    .any(|p| *p == question.path || *p == reversed)
+                {
                     q.path_found += 1.0;
                 }
                 if question.path.iter().all(|c| ranked.contains(c)) {

@@ -100,16 +100,40 @@ pub struct Lexicon {
 
 /// Trailing words that make a name specific to its kind but that users leave out.
 const GENERIC_TAIL: &[&str] = &[
-    "boundary", "correction", "distribution", "exact", "interval", "method", "procedure", "score",
-    "t", "test", "u",
+    "boundary",
+    "correction",
+    "distribution",
+    "exact",
+    "interval",
+    "method",
+    "procedure",
+    "score",
+    "t",
+    "test",
+    "u",
 ];
 
 /// Surnames that name methods on their own ("holm", "welch"): a first word is only a pattern
 /// by itself when it is one of these, because most capitalised first words ("Sample", "Test")
 /// are ordinary words.
 const NAMES: &[&str] = &[
-    "agresti", "benjamini", "bonferroni", "clopper", "fisher", "hochberg", "holm", "mann",
-    "obrien", "pearson", "pocock", "sidak", "simpson", "student", "welch", "wilcoxon", "wilson",
+    "agresti",
+    "benjamini",
+    "bonferroni",
+    "clopper",
+    "fisher",
+    "hochberg",
+    "holm",
+    "mann",
+    "obrien",
+    "pearson",
+    "pocock",
+    "sidak",
+    "simpson",
+    "student",
+    "welch",
+    "wilcoxon",
+    "wilson",
     "yates",
 ];
 
@@ -130,8 +154,10 @@ impl Lexicon {
         let mut norms: Vec<String> = Vec::new();
         let mut patterns: Vec<Vec<Pattern>> = Vec::new();
         for (ci, e) in entries.iter().enumerate() {
-            let mut forms: Vec<(String, Method)> =
-                vec![(e.name.clone(), Method::Exact), (e.id.replace('-', " "), Method::Exact)];
+            let mut forms: Vec<(String, Method)> = vec![
+                (e.name.clone(), Method::Exact),
+                (e.id.replace('-', " "), Method::Exact),
+            ];
             forms.extend(e.aliases.iter().map(|a| (a.clone(), Method::Alias)));
             for (form, method) in forms {
                 let toks = text::tokens(&form);
@@ -141,15 +167,24 @@ impl Lexicon {
                     continue;
                 }
                 let norm = text::normalize(&form);
-                let case_sensitive = (toks.len() == 1 && is_stopword(&norm)).then(|| form.trim().to_string());
+                let case_sensitive =
+                    (toks.len() == 1 && is_stopword(&norm)).then(|| form.trim().to_string());
                 let squashed: String = norm.chars().filter(|c| *c != ' ').collect();
                 let slot = *index.entry(norm.clone()).or_insert_with(|| {
                     norms.push(norm.clone());
                     patterns.push(Vec::new());
                     norms.len() - 1
                 });
-                let p = Pattern { concept: ci, method, squashed, case_sensitive };
-                if !patterns[slot].iter().any(|q| q.concept == ci && q.case_sensitive == p.case_sensitive) {
+                let p = Pattern {
+                    concept: ci,
+                    method,
+                    squashed,
+                    case_sensitive,
+                };
+                if !patterns[slot]
+                    .iter()
+                    .any(|q| q.concept == ci && q.case_sensitive == p.case_sensitive)
+                {
                     patterns[slot].push(p);
                 }
             }
@@ -188,39 +223,65 @@ impl Lexicon {
             // Shared by several concepts: the one with the shortest name owns it ("welch" is
             // Welch's t-test, not the Welch interval), and a tie drops it.
             let size = |ci: usize| text::tokens(&entries[ci].name).len();
-            let Some(&ci) = owners.iter().min_by_key(|c| size(**c)) else { continue };
+            let Some(&ci) = owners.iter().min_by_key(|c| size(**c)) else {
+                continue;
+            };
             if owners.iter().filter(|c| size(**c) == size(ci)).count() > 1 {
                 continue;
             }
             let squashed: String = norm.chars().filter(|c| *c != ' ').collect();
             norms.push(norm.clone());
             index.insert(norm, norms.len() - 1);
-            patterns.push(vec![Pattern { concept: ci, method: Method::Alias, squashed, case_sensitive: None }]);
+            patterns.push(vec![Pattern {
+                concept: ci,
+                method: Method::Alias,
+                squashed,
+                case_sensitive: None,
+            }]);
         }
-        let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&norms).ok();
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&norms)
+            .ok();
         let mut by_len: HashMap<usize, Vec<usize>> = HashMap::new();
         for (i, ps) in patterns.iter().enumerate() {
             if let Some(p) = ps.first() {
-                by_len.entry(p.squashed.chars().count()).or_default().push(i);
+                by_len
+                    .entry(p.squashed.chars().count())
+                    .or_default()
+                    .push(i);
             }
         }
         let mut sorted: Vec<String> = norms
             .iter()
             .zip(&patterns)
-            .flat_map(|(n, ps)| ps.iter().map(move |p| format!("{n}\t{}\t{}", p.concept, p.method.as_str())))
+            .flat_map(|(n, ps)| {
+                ps.iter()
+                    .map(move |p| format!("{n}\t{}\t{}", p.concept, p.method.as_str()))
+            })
             .map(|s| {
                 // Stable across runs: name the concept by id, not by index.
                 let mut parts = s.split('\t');
                 let n = parts.next().unwrap_or_default().to_string();
                 let ci: usize = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
                 let m = parts.next().unwrap_or_default().to_string();
-                format!("{n}\t{}\t{m}", entries.get(ci).map_or("", |e| e.id.as_str()))
+                format!(
+                    "{n}\t{}\t{m}",
+                    entries.get(ci).map_or("", |e| e.id.as_str())
+                )
             })
             .collect();
         sorted.sort();
         let refs: Vec<&str> = sorted.iter().map(String::as_str).collect();
         let fingerprint = text::content_hash(&refs)[..16].to_string();
-        Self { entries, norms, patterns, ac, by_len, fingerprint }
+        Self {
+            entries,
+            norms,
+            patterns,
+            ac,
+            by_len,
+            fingerprint,
+        }
     }
 
     /// Identifies the matching tables; chunks are re-linked when it changes.
@@ -253,7 +314,9 @@ impl Lexicon {
         let mut found: Vec<(usize, usize, Entity)> = Vec::new();
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(&norm) {
-                let (Some(&a), Some(&b)) = (starts.get(&m.start()), ends.get(&m.end())) else { continue };
+                let (Some(&a), Some(&b)) = (starts.get(&m.start()), ends.get(&m.end())) else {
+                    continue;
+                };
                 let (start, end) = (toks[a].start, toks[b].end);
                 let surface = &input[start..end];
                 for p in &self.patterns[m.pattern().as_usize()] {
@@ -266,7 +329,11 @@ impl Lexicon {
                         Method::Exact => 1.0,
                         _ => 0.95,
                     };
-                    found.push((a, b, self.entity(p.concept, input, start, end, p.method, confidence)));
+                    found.push((
+                        a,
+                        b,
+                        self.entity(p.concept, input, start, end, p.method, confidence),
+                    ));
                 }
             }
         }
@@ -301,12 +368,16 @@ impl Lexicon {
                 let mut best: Option<(usize, usize)> = None;
                 for l in len.saturating_sub(allowed)..=len + allowed {
                     for &pi in self.by_len.get(&l).into_iter().flatten() {
-                        let Some(p) = self.patterns[pi].first() else { continue };
+                        let Some(p) = self.patterns[pi].first() else {
+                            continue;
+                        };
                         if p.case_sensitive.is_some() {
                             continue;
                         }
                         let limit = allowed.min(max_edits(l));
-                        let Some(d) = bounded_levenshtein(&squashed, &p.squashed, limit) else { continue };
+                        let Some(d) = bounded_levenshtein(&squashed, &p.squashed, limit) else {
+                            continue;
+                        };
                         if d > 0 && p.squashed.chars().next() != first {
                             continue;
                         }
@@ -323,7 +394,11 @@ impl Lexicon {
                     let (start, end) = (toks[i].start, toks[j].end);
                     let confidence = 0.9 - 0.1 * d as f32;
                     for p in &self.patterns[pi] {
-                        out.push((i, j, self.entity(p.concept, input, start, end, Method::Fuzzy, confidence)));
+                        out.push((
+                            i,
+                            j,
+                            self.entity(p.concept, input, start, end, Method::Fuzzy, confidence),
+                        ));
                     }
                 }
             }
@@ -333,7 +408,13 @@ impl Lexicon {
 
     /// All layers: lexical first, then, if nothing was found, the nearest concept to
     /// `embedding` when its similarity reaches `threshold`.
-    pub fn extract(&self, input: &str, embedding: Option<&[f32]>, fuzzy: bool, threshold: f32) -> Vec<Entity> {
+    pub fn extract(
+        &self,
+        input: &str,
+        embedding: Option<&[f32]>,
+        fuzzy: bool,
+        threshold: f32,
+    ) -> Vec<Entity> {
         let found = self.extract_lexical(input, fuzzy);
         if !found.is_empty() {
             return found;
@@ -349,13 +430,28 @@ impl Lexicon {
             Some((ci, sim)) if sim >= threshold => {
                 let trimmed = input.trim_end();
                 let start = input.len() - input.trim_start().len();
-                vec![self.entity(ci, input, start.min(trimmed.len()), trimmed.len(), Method::Embedding, sim.min(1.0))]
+                vec![self.entity(
+                    ci,
+                    input,
+                    start.min(trimmed.len()),
+                    trimmed.len(),
+                    Method::Embedding,
+                    sim.min(1.0),
+                )]
             }
             _ => Vec::new(),
         }
     }
 
-    fn entity(&self, concept: usize, input: &str, start: usize, end: usize, method: Method, confidence: f32) -> Entity {
+    fn entity(
+        &self,
+        concept: usize,
+        input: &str,
+        start: usize,
+        end: usize,
+        method: Method,
+        confidence: f32,
+    ) -> Entity {
         Entity {
             concept: self.entries[concept].id.clone(),
             start,
@@ -391,7 +487,9 @@ fn resolve_overlaps(mut found: Vec<(usize, usize, Entity)>) -> Vec<(usize, usize
     for f in found {
         let same_span = chosen.iter().any(|c| c.0 == f.0 && c.1 == f.1);
         let overlaps = chosen.iter().any(|c| f.0 <= c.1 && c.0 <= f.1);
-        let duplicate = chosen.iter().any(|c| c.0 == f.0 && c.1 == f.1 && c.2.concept == f.2.concept);
+        let duplicate = chosen
+            .iter()
+            .any(|c| c.0 == f.0 && c.1 == f.1 && c.2.concept == f.2.concept);
         if duplicate || (overlaps && !same_span) {
             continue;
         }
@@ -414,15 +512,34 @@ mod tests {
         Lexicon::new(vec![
             e("p-value", "p-value", &["p value", "probability value"]),
             e("statistical-significance", "Statistical significance", &[]),
-            e("minimum-detectable-effect", "Minimum detectable effect", &["MDE"]),
-            e("interrupted-time-series", "Interrupted time series", &["ITS"]),
-            e("type-i-error", "Type I error", &["false positive", "alpha error"]),
-            e("expected-value", "Expected value", &["E[X]", "mean of a distribution"]),
+            e(
+                "minimum-detectable-effect",
+                "Minimum detectable effect",
+                &["MDE"],
+            ),
+            e(
+                "interrupted-time-series",
+                "Interrupted time series",
+                &["ITS"],
+            ),
+            e(
+                "type-i-error",
+                "Type I error",
+                &["false positive", "alpha error"],
+            ),
+            e(
+                "expected-value",
+                "Expected value",
+                &["E[X]", "mean of a distribution"],
+            ),
         ])
     }
 
     fn ids(found: &[Entity]) -> Vec<(&str, Method)> {
-        found.iter().map(|e| (e.concept.as_str(), e.method)).collect()
+        found
+            .iter()
+            .map(|e| (e.concept.as_str(), e.method))
+            .collect()
     }
 
     #[test]
@@ -446,8 +563,14 @@ mod tests {
     fn stopword_abbreviations_match_only_in_their_case() {
         let lx = lexicon();
         assert!(lx.extract_lexical("its effect", true).is_empty());
-        assert_eq!(ids(&lx.extract_lexical("use ITS here", true)), [("interrupted-time-series", Method::Alias)]);
-        assert!(lx.extract_lexical("E X", true).is_empty(), "formula aliases are not patterns");
+        assert_eq!(
+            ids(&lx.extract_lexical("use ITS here", true)),
+            [("interrupted-time-series", Method::Alias)]
+        );
+        assert!(
+            lx.extract_lexical("E X", true).is_empty(),
+            "formula aliases are not patterns"
+        );
     }
 
     #[test]
@@ -456,8 +579,14 @@ mod tests {
         let found = lx.extract_lexical("what does statistical signficance mean", true);
         assert_eq!(ids(&found), [("statistical-significance", Method::Fuzzy)]);
         assert_eq!(found[0].surface, "statistical signficance");
-        assert_eq!(ids(&lx.extract_lexical("pvalue", true)), [("p-value", Method::Fuzzy)]);
-        assert!(lx.extract_lexical("statistical signficance", false).is_empty());
+        assert_eq!(
+            ids(&lx.extract_lexical("pvalue", true)),
+            [("p-value", Method::Fuzzy)]
+        );
+        assert!(
+            lx.extract_lexical("statistical signficance", false)
+                .is_empty()
+        );
         assert!(lx.extract_lexical("the weather is nice", true).is_empty());
     }
 
@@ -470,12 +599,20 @@ mod tests {
         let q = [0.8f32, 0.6];
         let found = lx.extract("how surprising is my result", Some(&q), true, 0.7);
         assert_eq!(ids(&found), [("p-value", Method::Embedding)]);
-        assert!(lx.extract("how surprising is my result", Some(&q), true, 0.9).is_empty());
+        assert!(
+            lx.extract("how surprising is my result", Some(&q), true, 0.9)
+                .is_empty()
+        );
     }
 
     #[test]
     fn partial_names_match_when_unambiguous() {
-        let e = |id: &str, name: &str| LexiconEntry { id: id.into(), name: name.into(), aliases: vec![], embedding: None };
+        let e = |id: &str, name: &str| LexiconEntry {
+            id: id.into(),
+            name: name.into(),
+            aliases: vec![],
+            embedding: None,
+        };
         let lx = Lexicon::new(vec![
             e("bonferroni-correction", "Bonferroni correction"),
             e("welch-t-test", "Welch's t-test"),
@@ -484,7 +621,13 @@ mod tests {
             e("by", "Benjamini-Yekutieli procedure"),
         ]);
         let found = lx.extract_lexical("bonferroni or welch, says benjamini", false);
-        assert_eq!(ids(&found), [("bonferroni-correction", Method::Alias), ("welch-t-test", Method::Alias)]);
+        assert_eq!(
+            ids(&found),
+            [
+                ("bonferroni-correction", Method::Alias),
+                ("welch-t-test", Method::Alias)
+            ]
+        );
     }
 
     #[test]

@@ -138,7 +138,10 @@ struct HeapItem {
 impl Eq for HeapItem {}
 impl Ord for HeapItem {
     fn cmp(&self, other: &Self) -> Ordering {
-        other.cost.total_cmp(&self.cost).then_with(|| other.node.cmp(&self.node))
+        other
+            .cost
+            .total_cmp(&self.cost)
+            .then_with(|| other.node.cmp(&self.node))
     }
 }
 impl PartialOrd for HeapItem {
@@ -158,18 +161,28 @@ impl Graph {
     /// Builds the snapshot from concept ids and edges (edges naming unknown ids are dropped).
     pub fn new(concepts: impl IntoIterator<Item = String>, edges: Vec<Edge>) -> Self {
         let ids: Vec<String> = concepts.into_iter().collect();
-        let index: HashMap<String, usize> =
-            ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+        let index: HashMap<String, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
         let mut adj = vec![Vec::new(); ids.len()];
         let mut kept = Vec::with_capacity(edges.len());
         for e in edges {
-            let (Some(&a), Some(&b)) = (index.get(&e.from), index.get(&e.to)) else { continue };
+            let (Some(&a), Some(&b)) = (index.get(&e.from), index.get(&e.to)) else {
+                continue;
+            };
             let ei = kept.len();
             adj[a].push((ei, b, true));
             adj[b].push((ei, a, false));
             kept.push(e);
         }
-        Self { ids, index, edges: kept, adj }
+        Self {
+            ids,
+            index,
+            edges: kept,
+            adj,
+        }
     }
 
     /// Number of concepts.
@@ -204,10 +217,17 @@ impl Graph {
 
     /// Breadth-first from `start` up to `max_depth` hops, in visiting order.
     pub fn bfs(&self, start: &str, max_depth: usize, filter: &EdgeFilter) -> Vec<Visit> {
-        let Some(&s) = self.index.get(start) else { return Vec::new() };
+        let Some(&s) = self.index.get(start) else {
+            return Vec::new();
+        };
         let mut seen = vec![false; self.ids.len()];
         seen[s] = true;
-        let mut out = vec![Visit { concept: start.to_string(), depth: 0, via: None, forward: true }];
+        let mut out = vec![Visit {
+            concept: start.to_string(),
+            depth: 0,
+            via: None,
+            forward: true,
+        }];
         let mut queue = VecDeque::from([(s, 0usize)]);
         while let Some((n, d)) = queue.pop_front() {
             if d == max_depth {
@@ -218,7 +238,12 @@ impl Graph {
                     continue;
                 }
                 seen[m] = true;
-                out.push(Visit { concept: self.ids[m].clone(), depth: d + 1, via: Some(ei), forward: fwd });
+                out.push(Visit {
+                    concept: self.ids[m].clone(),
+                    depth: d + 1,
+                    via: Some(ei),
+                    forward: fwd,
+                });
                 queue.push_back((m, d + 1));
             }
         }
@@ -227,7 +252,9 @@ impl Graph {
 
     /// Depth-first (pre-order) from `start` up to `max_depth` hops.
     pub fn dfs(&self, start: &str, max_depth: usize, filter: &EdgeFilter) -> Vec<Visit> {
-        let Some(&s) = self.index.get(start) else { return Vec::new() };
+        let Some(&s) = self.index.get(start) else {
+            return Vec::new();
+        };
         let mut seen = vec![false; self.ids.len()];
         let mut out = Vec::new();
         let mut stack = vec![(s, 0usize, None::<usize>, true)];
@@ -236,7 +263,12 @@ impl Graph {
                 continue;
             }
             seen[n] = true;
-            out.push(Visit { concept: self.ids[n].clone(), depth: d, via, forward: fwd });
+            out.push(Visit {
+                concept: self.ids[n].clone(),
+                depth: d,
+                via,
+                forward: fwd,
+            });
             if d == max_depth {
                 continue;
             }
@@ -252,10 +284,20 @@ impl Graph {
 
     /// The cheapest path from `from` to `to` of at most `max_hops` edges (Dijkstra with
     /// [`step_cost`]), or `None` when there is none.
-    pub fn shortest_path(&self, from: &str, to: &str, max_hops: usize, filter: &EdgeFilter) -> Option<Path> {
+    pub fn shortest_path(
+        &self,
+        from: &str,
+        to: &str,
+        max_hops: usize,
+        filter: &EdgeFilter,
+    ) -> Option<Path> {
         let (&s, &t) = (self.index.get(from)?, self.index.get(to)?);
         if s == t {
-            return Some(Path { nodes: vec![from.to_string()], steps: Vec::new(), cost: 0.0 });
+            return Some(Path {
+                nodes: vec![from.to_string()],
+                steps: Vec::new(),
+                cost: 0.0,
+            });
         }
         let n = self.ids.len();
         let mut dist = vec![f64::INFINITY; n];
@@ -292,19 +334,31 @@ impl Graph {
         let mut steps = Vec::new();
         let mut cur = t;
         while let Some((p, ei, fwd)) = prev[cur] {
-            steps.push(Step { edge: self.edges[ei].clone(), forward: fwd });
+            steps.push(Step {
+                edge: self.edges[ei].clone(),
+                forward: fwd,
+            });
             nodes.push(p);
             cur = p;
         }
         nodes.reverse();
         steps.reverse();
-        Some(Path { nodes: nodes.into_iter().map(|i| self.ids[i].clone()).collect(), steps, cost: dist[t] })
+        Some(Path {
+            nodes: nodes.into_iter().map(|i| self.ids[i].clone()).collect(),
+            steps,
+            cost: dist[t],
+        })
     }
 
     /// Personalized PageRank with restart probability `alpha` to `seeds` (weights need not sum
     /// to 1), over edges walked both ways in proportion to their weight. Returns a score per
     /// concept id, summing to 1.
-    pub fn personalized_pagerank(&self, seeds: &[(String, f64)], alpha: f64, iterations: usize) -> Vec<(String, f64)> {
+    pub fn personalized_pagerank(
+        &self,
+        seeds: &[(String, f64)],
+        alpha: f64,
+        iterations: usize,
+    ) -> Vec<(String, f64)> {
         let n = self.ids.len();
         if n == 0 {
             return Vec::new();
@@ -348,23 +402,36 @@ impl Graph {
             }
             std::mem::swap(&mut rank, &mut next);
         }
-        let mut out: Vec<(String, f64)> =
-            rank.into_iter().enumerate().filter(|(_, r)| *r > 0.0).map(|(i, r)| (self.ids[i].clone(), r)).collect();
+        let mut out: Vec<(String, f64)> = rank
+            .into_iter()
+            .enumerate()
+            .filter(|(_, r)| *r > 0.0)
+            .map(|(i, r)| (self.ids[i].clone(), r))
+            .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         out
     }
 
     /// The concepts within `k` hops of `seeds`, ranked by personalized PageRank from the seeds and
     /// pruned to the `max_nodes` most relevant, with the edges among them.
-    pub fn k_hop_subgraph(&self, seeds: &[(String, f64)], k: usize, max_nodes: usize, alpha: f64) -> Subgraph {
+    pub fn k_hop_subgraph(
+        &self,
+        seeds: &[(String, f64)],
+        k: usize,
+        max_nodes: usize,
+        alpha: f64,
+    ) -> Subgraph {
         let filter = EdgeFilter::default();
         let mut within: HashSet<String> = HashSet::new();
         for (s, _) in seeds {
             within.extend(self.bfs(s, k, &filter).into_iter().map(|v| v.concept));
         }
         let ranked = self.personalized_pagerank(seeds, alpha, 30);
-        let nodes: Vec<(String, f64)> =
-            ranked.into_iter().filter(|(id, _)| within.contains(id)).take(max_nodes).collect();
+        let nodes: Vec<(String, f64)> = ranked
+            .into_iter()
+            .filter(|(id, _)| within.contains(id))
+            .take(max_nodes)
+            .collect();
         let kept: HashSet<&str> = nodes.iter().map(|(id, _)| id.as_str()).collect();
         let edges = self
             .edges
@@ -408,14 +475,27 @@ mod tests {
     #[test]
     fn dijkstra_prefers_strong_edges_and_explains_them() {
         let g = diamond();
-        let p = g.shortest_path("a", "d", 4, &EdgeFilter::default()).expect("a path");
+        let p = g
+            .shortest_path("a", "d", 4, &EdgeFilter::default())
+            .expect("a path");
         assert_eq!(p.nodes, ["a", "b", "d"]);
         assert_eq!(p.explain()[0], "a --AFFECTS--> b: a AFFECTS b");
-        let only_requires = EdgeFilter { kinds: vec!["REQUIRES".into()], direction: Direction::Both };
-        let p = g.shortest_path("a", "d", 4, &only_requires).expect("a path");
+        let only_requires = EdgeFilter {
+            kinds: vec!["REQUIRES".into()],
+            direction: Direction::Both,
+        };
+        let p = g
+            .shortest_path("a", "d", 4, &only_requires)
+            .expect("a path");
         assert_eq!(p.nodes, ["a", "c", "d"]);
-        assert!(g.shortest_path("a", "e", 2, &EdgeFilter::default()).is_none(), "hop limit");
-        let back = g.shortest_path("e", "a", 4, &EdgeFilter::default()).expect("walks backwards");
+        assert!(
+            g.shortest_path("a", "e", 2, &EdgeFilter::default())
+                .is_none(),
+            "hop limit"
+        );
+        let back = g
+            .shortest_path("e", "a", 4, &EdgeFilter::default())
+            .expect("walks backwards");
         assert!(!back.steps[0].forward);
     }
 
@@ -423,13 +503,23 @@ mod tests {
     fn bfs_and_dfs_respect_depth_direction_and_kinds() {
         let g = diamond();
         let all = EdgeFilter::default();
-        let depths: Vec<(String, usize)> = g.bfs("a", 1, &all).into_iter().map(|v| (v.concept, v.depth)).collect();
+        let depths: Vec<(String, usize)> = g
+            .bfs("a", 1, &all)
+            .into_iter()
+            .map(|v| (v.concept, v.depth))
+            .collect();
         assert_eq!(depths, [("a".into(), 0), ("b".into(), 1), ("c".into(), 1)]);
-        let incoming = EdgeFilter { kinds: vec![], direction: Direction::In };
+        let incoming = EdgeFilter {
+            kinds: vec![],
+            direction: Direction::In,
+        };
         assert_eq!(g.bfs("a", 3, &incoming).len(), 1);
         let dfs: Vec<String> = g.dfs("a", 5, &all).into_iter().map(|v| v.concept).collect();
         assert_eq!(dfs, ["a", "b", "d", "c", "e"]);
-        let part = EdgeFilter { kinds: vec!["PART_OF".into()], direction: Direction::Both };
+        let part = EdgeFilter {
+            kinds: vec!["PART_OF".into()],
+            direction: Direction::Both,
+        };
         assert_eq!(g.bfs("d", 3, &part).len(), 2);
     }
 
@@ -442,7 +532,10 @@ mod tests {
         assert!(pos("b") < pos("c"));
         let total: f64 = r.iter().map(|(_, s)| s).sum();
         assert!((total - 1.0).abs() < 1e-9, "{total}");
-        assert!(g.personalized_pagerank(&[("nope".into(), 1.0)], 0.25, 10).is_empty());
+        assert!(
+            g.personalized_pagerank(&[("nope".into(), 1.0)], 0.25, 10)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crate::corpus::Document;
 use crate::embed::Embed;
 use crate::error::Result;
 use crate::extract::{Lexicon, LexiconEntry};
-use crate::store::{ChunkRow, ConceptRow, MentionRow, Meta, RelationRow, SCHEMA_VERSION, SourceRow, Store};
+use crate::store::{
+    ChunkRow, ConceptRow, MentionRow, Meta, RelationRow, SCHEMA_VERSION, SourceRow, Store,
+};
 use crate::text::content_hash;
 
 /// Receives progress; the binary draws a bar, tests ignore it.
@@ -74,7 +76,12 @@ pub fn concept_embedding_text(c: &knowledge::Concept) -> String {
     if c.aliases.is_empty() {
         format!("{}: {}", c.name, c.definition.trim())
     } else {
-        format!("{} ({}): {}", c.name, c.aliases.join(", "), c.definition.trim())
+        format!(
+            "{} ({}): {}",
+            c.name,
+            c.aliases.join(", "),
+            c.definition.trim()
+        )
     }
 }
 
@@ -112,9 +119,22 @@ fn concept_row(c: &knowledge::Concept, model: &str) -> ConceptRow {
             out
         })
         .collect();
-    let search_text = format!("{}\n{}\n{}", c.name, c.aliases.join("\n"), c.definition.trim());
+    let search_text = format!(
+        "{}\n{}\n{}",
+        c.name,
+        c.aliases.join("\n"),
+        c.definition.trim()
+    );
     let embed_text = concept_embedding_text(c);
-    let mut parts: Vec<&str> = vec![model, &c.name, &c.category.as_str(), &c.area, &search_text, &body, &embed_text];
+    let mut parts: Vec<&str> = vec![
+        model,
+        &c.name,
+        &c.category.as_str(),
+        &c.area,
+        &search_text,
+        &body,
+        &embed_text,
+    ];
     parts.extend(citations.iter().map(String::as_str));
     let hash = content_hash(&parts);
     let first = c.sources.first();
@@ -144,7 +164,12 @@ pub fn relation_key(r: &knowledge::Relation) -> String {
 fn relation_row(r: &knowledge::Relation) -> RelationRow {
     let sign = r.sign.map(|s| s.as_str().to_string());
     let weight = format!("{:.6}", r.weight);
-    let hash = content_hash(&[r.kind.as_str(), &r.explanation, &weight, sign.as_deref().unwrap_or("")]);
+    let hash = content_hash(&[
+        r.kind.as_str(),
+        &r.explanation,
+        &weight,
+        sign.as_deref().unwrap_or(""),
+    ]);
     RelationRow {
         id: RecordId::new("relates", relation_key(r)),
         from: RecordId::new("concept", r.from.as_str()),
@@ -162,7 +187,12 @@ pub fn lexicon_of(kb: &KnowledgeBase) -> Lexicon {
     Lexicon::new(
         kb.concepts
             .iter()
-            .map(|c| LexiconEntry { id: c.id.clone(), name: c.name.clone(), aliases: c.aliases.clone(), embedding: None })
+            .map(|c| LexiconEntry {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                aliases: c.aliases.clone(),
+                embedding: None,
+            })
             .collect(),
     )
 }
@@ -252,13 +282,22 @@ pub async fn index(
         }
     }
     let texts: Vec<String> = pending.iter().map(|(_, t)| t.clone()).collect();
-    let vectors = embed_batched(embedder, &texts, config.embed_batch, progress, "embedding concepts")?;
+    let vectors = embed_batched(
+        embedder,
+        &texts,
+        config.embed_batch,
+        progress,
+        "embedding concepts",
+    )?;
     report.embedded += vectors.len();
-    let rows: Vec<ConceptRow> =
-        pending.into_iter().zip(vectors).map(|((mut row, _), v)| {
+    let rows: Vec<ConceptRow> = pending
+        .into_iter()
+        .zip(vectors)
+        .map(|((mut row, _), v)| {
             row.embedding = v;
             row
-        }).collect();
+        })
+        .collect();
     report.writes += write_batched(rows, batch, |g| store.upsert_concepts(g)).await?;
 
     // Relations (after concepts: their ends must exist).
@@ -292,13 +331,19 @@ pub async fn index(
     store.delete_ids(stale).await?;
 
     // Documents and their chunks.
-    let params = ChunkParams { target: config.chunk_target, overlap: config.chunk_overlap };
+    let params = ChunkParams {
+        target: config.chunk_target,
+        overlap: config.chunk_overlap,
+    };
     let lexicon = lexicon_of(kb);
     let stored_sources = store.source_hashes().await?;
     let chunk_sources = store.chunk_sources().await?;
     let mut chunks_of: HashMap<&str, HashSet<&str>> = HashMap::new();
     for (chunk, source) in &chunk_sources {
-        chunks_of.entry(source.as_str()).or_default().insert(chunk.as_str());
+        chunks_of
+            .entry(source.as_str())
+            .or_default()
+            .insert(chunk.as_str());
     }
     let settings = format!("{}:{}:{model}", params.target, params.overlap);
     let mut source_rows = Vec::new();
@@ -356,18 +401,38 @@ pub async fn index(
                 new_chunks.push((row, c.text));
             }
         }
-        stale_chunks.extend(existing.iter().filter(|k| !keep.contains(**k)).map(|k| k.to_string()));
+        stale_chunks.extend(
+            existing
+                .iter()
+                .filter(|k| !keep.contains(**k))
+                .map(|k| k.to_string()),
+        );
     }
-    let removed_docs: Vec<String> =
-        stored_sources.keys().filter(|k| !wanted_docs.contains(*k)).cloned().collect();
+    let removed_docs: Vec<String> = stored_sources
+        .keys()
+        .filter(|k| !wanted_docs.contains(*k))
+        .cloned()
+        .collect();
     for doc in &removed_docs {
-        stale_chunks.extend(chunks_of.get(doc.as_str()).into_iter().flatten().map(|k| k.to_string()));
+        stale_chunks.extend(
+            chunks_of
+                .get(doc.as_str())
+                .into_iter()
+                .flatten()
+                .map(|k| k.to_string()),
+        );
     }
     report.sources.removed = removed_docs.len();
 
     report.writes += write_batched(source_rows, batch, |g| store.upsert_sources(g)).await?;
     let texts: Vec<String> = new_chunks.iter().map(|(_, t)| t.clone()).collect();
-    let vectors = embed_batched(embedder, &texts, config.embed_batch, progress, "embedding chunks")?;
+    let vectors = embed_batched(
+        embedder,
+        &texts,
+        config.embed_batch,
+        progress,
+        "embedding chunks",
+    )?;
     report.embedded += vectors.len();
     let rows: Vec<ChunkRow> = new_chunks
         .into_iter()
@@ -378,8 +443,10 @@ pub async fn index(
         })
         .collect();
     report.chunks.added = rows.len();
-    let added_keys: Vec<(String, String)> =
-        rows.iter().map(|r| (crate::store::key_of(&r.id), r.text.clone())).collect();
+    let added_keys: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (crate::store::key_of(&r.id), r.text.clone()))
+        .collect();
     report.writes += write_batched(rows, batch, |g| store.insert_chunks(g)).await?;
     report.chunks.changed = moved.len();
     report.writes += write_batched(moved, batch, |g| store.update_chunk_positions(g)).await?;
@@ -388,7 +455,8 @@ pub async fn index(
     // Links. When the lexicon changed every chunk is re-extracted, but only differences are
     // written; otherwise only new chunks are linked.
     let meta = store.meta().await?;
-    let lexicon_changed = meta.as_ref().and_then(|m| m.lexicon.as_deref()) != Some(lexicon.fingerprint());
+    let lexicon_changed =
+        meta.as_ref().and_then(|m| m.lexicon.as_deref()) != Some(lexicon.fingerprint());
     let existing_mentions = store.mention_keys().await?;
     let stale_set: HashSet<&str> = stale_chunks.iter().map(String::as_str).collect();
     let mut stale_mentions: Vec<RecordId> = existing_mentions
@@ -450,10 +518,16 @@ pub async fn index(
     report.writes += write_batched(new_mentions, batch, |g| store.upsert_mentions(g)).await?;
 
     // Deletions last: chunks, documents, then concepts.
-    let ids: Vec<RecordId> = stale_chunks.iter().map(|k| RecordId::new("chunk", k.as_str())).collect();
+    let ids: Vec<RecordId> = stale_chunks
+        .iter()
+        .map(|k| RecordId::new("chunk", k.as_str()))
+        .collect();
     report.writes += ids.len();
     store.delete_ids(ids).await?;
-    let ids: Vec<RecordId> = removed_docs.iter().map(|k| RecordId::new("source", k.as_str())).collect();
+    let ids: Vec<RecordId> = removed_docs
+        .iter()
+        .map(|k| RecordId::new("source", k.as_str()))
+        .collect();
     report.writes += ids.len();
     store.delete_ids(ids).await?;
     let stored_concepts = store.concept_hashes().await?;

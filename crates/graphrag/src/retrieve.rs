@@ -54,7 +54,9 @@ impl std::str::FromStr for Mode {
             "vector" => Ok(Self::Vector),
             "graph" => Ok(Self::Graph),
             "hybrid" => Ok(Self::Hybrid),
-            _ => Err(Error::UnknownMode { mode: s.to_string() }),
+            _ => Err(Error::UnknownMode {
+                mode: s.to_string(),
+            }),
         }
     }
 }
@@ -72,7 +74,11 @@ pub struct RetrieveOptions {
 
 impl Default for RetrieveOptions {
     fn default() -> Self {
-        Self { mode: Mode::Hybrid, k: None, log: false }
+        Self {
+            mode: Mode::Hybrid,
+            k: None,
+            log: false,
+        }
     }
 }
 
@@ -186,7 +192,11 @@ impl RetrievedContext {
 
     /// The paths returned, as node lists.
     pub fn paths(&self) -> Vec<Vec<String>> {
-        self.items.iter().filter(|i| i.kind == ItemKind::Path).map(|i| i.concepts.clone()).collect()
+        self.items
+            .iter()
+            .filter(|i| i.kind == ItemKind::Path)
+            .map(|i| i.concepts.clone())
+            .collect()
     }
 }
 
@@ -211,7 +221,10 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("store", &self.store.location()).field("concepts", &self.graph.len()).finish()
+        f.debug_struct("Engine")
+            .field("store", &self.store.location())
+            .field("concepts", &self.graph.len())
+            .finish()
     }
 }
 
@@ -309,7 +322,10 @@ impl Engine {
     pub fn clean_question(&self, question: &str) -> Result<String> {
         let max = self.config.retrieve.max_question_bytes;
         if question.len() > max {
-            return Err(Error::InputTooLong { len: question.len(), max });
+            return Err(Error::InputTooLong {
+                len: question.len(),
+                max,
+            });
         }
         let cleaned = text::strip_controls(question).replace(['\n', '\t'], " ");
         let cleaned = cleaned.trim().to_string();
@@ -322,7 +338,9 @@ impl Engine {
     /// Embeds a (cleaned) question.
     pub fn embed_question(&self, question: &str) -> Result<Vec<f32>> {
         let mut v = self.embedder.embed(&[question])?;
-        v.pop().ok_or_else(|| Error::ModelInvalid { message: "the model returned no vector".into() })
+        v.pop().ok_or_else(|| Error::ModelInvalid {
+            message: "the model returned no vector".into(),
+        })
     }
 
     /// Entities in `text`, with all three layers.
@@ -334,14 +352,18 @@ impl Engine {
 
     fn entities_with(&self, cleaned: &str, v: Option<&[f32]>) -> Vec<Entity> {
         let c = &self.config.extract;
-        self.lexicon.extract(cleaned, v, c.fuzzy, c.embedding_threshold)
+        self.lexicon
+            .extract(cleaned, v, c.fuzzy, c.embedding_threshold)
     }
 
     fn check_concept(&self, id: &str) -> Result<()> {
         if self.graph.contains(id) {
             Ok(())
         } else {
-            Err(Error::UnknownConcept { id: text::strip_controls(id), suggestion: self.lexicon.suggest(id) })
+            Err(Error::UnknownConcept {
+                id: text::strip_controls(id),
+                suggestion: self.lexicon.suggest(id),
+            })
         }
     }
 
@@ -353,35 +375,59 @@ impl Engine {
             if upper.parse::<knowledge::RelationKind>().is_err() {
                 return Err(Error::UnknownKind {
                     kind: k.clone(),
-                    expected: knowledge::RelationKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+                    expected: knowledge::RelationKind::ALL
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
             out.push(upper);
         }
-        Ok(EdgeFilter { kinds: out, direction })
+        Ok(EdgeFilter {
+            kinds: out,
+            direction,
+        })
     }
 
     /// The strongest path between two concepts.
     pub fn path(&self, from: &str, to: &str, filter: &EdgeFilter) -> Result<Option<Path>> {
         self.check_concept(from)?;
         self.check_concept(to)?;
-        Ok(self.graph.shortest_path(from, to, self.config.retrieve.max_path_hops.max(6), filter))
+        Ok(self
+            .graph
+            .shortest_path(from, to, self.config.retrieve.max_path_hops.max(6), filter))
     }
 
     /// Breadth-first neighbours.
-    pub fn neighbors(&self, concept: &str, depth: usize, filter: &EdgeFilter) -> Result<Vec<Visit>> {
+    pub fn neighbors(
+        &self,
+        concept: &str,
+        depth: usize,
+        filter: &EdgeFilter,
+    ) -> Result<Vec<Visit>> {
         self.check_concept(concept)?;
         Ok(self.graph.bfs(concept, depth, filter))
     }
 
     /// Retrieves context for a question (embedding it first).
-    pub async fn retrieve(&self, question: &str, options: RetrieveOptions) -> Result<RetrievedContext> {
+    pub async fn retrieve(
+        &self,
+        question: &str,
+        options: RetrieveOptions,
+    ) -> Result<RetrievedContext> {
         let cleaned = self.clean_question(question)?;
         let t = Instant::now();
         let needs_vector = true; // Vector KNN and the entity fallback both use it.
-        let v = if needs_vector { Some(self.embed_question(&cleaned)?) } else { None };
+        let v = if needs_vector {
+            Some(self.embed_question(&cleaned)?)
+        } else {
+            None
+        };
         let embed_ms = t.elapsed().as_secs_f64() * 1e3;
-        let mut ctx = self.retrieve_embedded(&cleaned, v.as_deref(), options).await?;
+        let mut ctx = self
+            .retrieve_embedded(&cleaned, v.as_deref(), options)
+            .await?;
         ctx.timings.embed_ms = embed_ms;
         Ok(ctx)
     }
@@ -420,14 +466,21 @@ impl Engine {
         if matches!(mode, Mode::Graph | Mode::Hybrid) {
             let seeds = seeds_of(&entities);
             let ranked = self.graph.personalized_pagerank(&seeds, rc.ppr_alpha, 30);
-            let graph_list: Vec<Candidate> =
-                ranked.iter().take(n).map(|(id, _)| Candidate::Concept(id.clone())).collect();
+            let graph_list: Vec<Candidate> = ranked
+                .iter()
+                .take(n)
+                .map(|(id, _)| Candidate::Concept(id.clone()))
+                .collect();
             // Path targets: the other entities, then the best concepts the text signals found
             // (hybrid) or the best PageRank concepts beyond the seeds' neighbours (graph).
             let seed_ids: Vec<&str> = seeds.iter().map(|(s, _)| s.as_str()).collect();
             let mut targets: Vec<String> = Vec::new();
             if mode == Mode::Hybrid {
-                for id in vector_concepts.iter().take(3).chain(bm25_concepts.iter().take(3)) {
+                for id in vector_concepts
+                    .iter()
+                    .take(3)
+                    .chain(bm25_concepts.iter().take(3))
+                {
                     if !seed_ids.contains(&id.as_str()) && !targets.contains(id) {
                         targets.push(id.clone());
                     }
@@ -438,11 +491,20 @@ impl Engine {
                     .flat_map(|s| self.graph.bfs(s, 1, &EdgeFilter::default()))
                     .map(|v| v.concept)
                     .collect();
-                targets.extend(ranked.iter().map(|(id, _)| id.clone()).filter(|id| !near.contains(id)).take(3));
+                targets.extend(
+                    ranked
+                        .iter()
+                        .map(|(id, _)| id.clone())
+                        .filter(|id| !near.contains(id))
+                        .take(3),
+                );
             }
             let paths = self.paths_for(&seed_ids, &targets);
             lists.push((Signal::Graph, graph_list));
-            lists.push((Signal::Paths, paths.into_iter().map(Candidate::Path).collect()));
+            lists.push((
+                Signal::Paths,
+                paths.into_iter().map(Candidate::Path).collect(),
+            ));
         }
 
         let items = self.fuse(lists, k);
@@ -451,11 +513,16 @@ impl Engine {
             mode,
             entities,
             items,
-            timings: Timings { embed_ms: 0.0, retrieve_ms: started.elapsed().as_secs_f64() * 1e3 },
+            timings: Timings {
+                embed_ms: 0.0,
+                retrieve_ms: started.elapsed().as_secs_f64() * 1e3,
+            },
         };
         if options.log {
             let ids = ctx.items.iter().map(|i| i.id.clone()).collect();
-            self.store.log_query(question, mode.as_str(), ids, ctx.timings.retrieve_ms).await?;
+            self.store
+                .log_query(question, mode.as_str(), ids, ctx.timings.retrieve_ms)
+                .await?;
         }
         Ok(ctx)
     }
@@ -483,7 +550,11 @@ impl Engine {
         // Paths between two entities of the question first, then by cost.
         paths.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cost.total_cmp(&y.1.cost)));
         let mut seen = HashSet::new();
-        paths.into_iter().map(|(_, p)| p).filter(|p| seen.insert(p.nodes.join(">"))).collect()
+        paths
+            .into_iter()
+            .map(|(_, p)| p)
+            .filter(|p| seen.insert(p.nodes.join(">")))
+            .collect()
     }
 
     fn fuse(&self, lists: Vec<(Signal, Vec<Candidate>)>, k: usize) -> Vec<Item> {
@@ -505,7 +576,9 @@ impl Engine {
                 }
                 rank += 1;
                 let part = weight / (rc.rrf_k + rank as f64);
-                let entry = scored.entry(key).or_insert_with(|| (Contributions::default(), cand));
+                let entry = scored
+                    .entry(key)
+                    .or_insert_with(|| (Contributions::default(), cand));
                 match signal {
                     Signal::Bm25 => entry.0.bm25 += part,
                     Signal::Vector => entry.0.vector += part,
@@ -521,11 +594,20 @@ impl Engine {
         let concept_score: HashMap<String, f64> = scored
             .iter()
             .filter(|(k, _)| k.starts_with("concept:"))
-            .map(|(k, (c, _))| (k["concept:".len()..].to_string(), c.bm25 + c.vector + c.graph + c.paths))
+            .map(|(k, (c, _))| {
+                (
+                    k["concept:".len()..].to_string(),
+                    c.bm25 + c.vector + c.graph + c.paths,
+                )
+            })
             .collect();
         for (contrib, cand) in scored.values_mut() {
             if let Candidate::Path(p) = cand {
-                let total: f64 = p.nodes.iter().map(|n| concept_score.get(n).copied().unwrap_or(0.0)).sum();
+                let total: f64 = p
+                    .nodes
+                    .iter()
+                    .map(|n| concept_score.get(n).copied().unwrap_or(0.0))
+                    .sum();
                 contrib.paths += 0.5 * total / p.nodes.len().max(1) as f64;
             }
         }
@@ -576,13 +658,20 @@ impl Engine {
                         author: hit.author.clone(),
                         license: hit.license.clone(),
                         document: Some(key_of(&hit.source)),
-                        offsets: Some((usize::try_from(hit.start).unwrap_or(0), usize::try_from(hit.end).unwrap_or(0))),
+                        offsets: Some((
+                            usize::try_from(hit.start).unwrap_or(0),
+                            usize::try_from(hit.end).unwrap_or(0),
+                        )),
                     },
                     concepts,
                 }
             }
             Candidate::Path(p) => {
-                let name = |id: &String| self.concepts.get(id).map_or_else(|| id.clone(), |i| i.name.clone());
+                let name = |id: &String| {
+                    self.concepts
+                        .get(id)
+                        .map_or_else(|| id.clone(), |i| i.name.clone())
+                };
                 let title = format!(
                     "{} → {}",
                     p.nodes.first().map(name).unwrap_or_default(),
@@ -595,7 +684,10 @@ impl Engine {
                     text: p.explain().join("\n"),
                     score,
                     contributions: c,
-                    citation: Citation { concepts: p.nodes.clone(), ..Citation::default() },
+                    citation: Citation {
+                        concepts: p.nodes.clone(),
+                        ..Citation::default()
+                    },
                     concepts: p.nodes,
                 }
             }
@@ -645,8 +737,15 @@ fn interleave(concepts: Vec<(String, f64)>, chunks: Vec<ChunkHit>) -> Vec<Candid
 }
 
 fn merge_by_score(concepts: Vec<(String, f64)>, chunks: Vec<ChunkHit>) -> Vec<Candidate> {
-    let mut all: Vec<(f64, Candidate)> = concepts.into_iter().map(|(id, s)| (s, Candidate::Concept(id))).collect();
-    all.extend(chunks.into_iter().map(|h| (h.score, Candidate::Chunk(Box::new(h)))));
+    let mut all: Vec<(f64, Candidate)> = concepts
+        .into_iter()
+        .map(|(id, s)| (s, Candidate::Concept(id)))
+        .collect();
+    all.extend(
+        chunks
+            .into_iter()
+            .map(|h| (h.score, Candidate::Chunk(Box::new(h)))),
+    );
     all.sort_by(|a, b| b.0.total_cmp(&a.0));
     all.into_iter().map(|(_, c)| c).collect()
 }

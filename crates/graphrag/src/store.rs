@@ -339,26 +339,40 @@ impl Store {
                 return Err(Error::StoreMissing { path });
             }
         }
-        let db = surrealdb::engine::any::connect(location.as_str()).await.map_err(|source| {
-            let message = source.to_string();
-            if message.to_lowercase().contains("lock") {
-                Error::Locked { location: location.clone(), message }
-            } else {
-                Error::Open { location: location.clone(), source }
-            }
-        })?;
+        let db = surrealdb::engine::any::connect(location.as_str())
+            .await
+            .map_err(|source| {
+                let message = source.to_string();
+                if message.to_lowercase().contains("lock") {
+                    Error::Locked {
+                        location: location.clone(),
+                        message,
+                    }
+                } else {
+                    Error::Open {
+                        location: location.clone(),
+                        source,
+                    }
+                }
+            })?;
         if let (Some(username), Some(password)) = (&config.username, &config.password) {
             db.signin(surrealdb::opt::auth::Root {
                 username: username.clone(),
                 password: password.clone(),
             })
             .await
-            .map_err(|source| Error::Open { location: location.clone(), source })?;
+            .map_err(|source| Error::Open {
+                location: location.clone(),
+                source,
+            })?;
         }
         db.use_ns(config.namespace.clone())
             .use_db(config.database.clone())
             .await
-            .map_err(|source| Error::Open { location: location.clone(), source })?;
+            .map_err(|source| Error::Open {
+                location: location.clone(),
+                source,
+            })?;
         let store = Self { db, location };
         store.define_schema().await?;
         Ok(store)
@@ -369,12 +383,27 @@ impl Store {
         &self.location
     }
 
-    async fn run(&self, what: &'static str, sql: &str, vars: Variables) -> Result<surrealdb::IndexedResults> {
-        let response = self.db.query(sql).bind(vars).await.map_err(Error::query(what))?;
+    async fn run(
+        &self,
+        what: &'static str,
+        sql: &str,
+        vars: Variables,
+    ) -> Result<surrealdb::IndexedResults> {
+        let response = self
+            .db
+            .query(sql)
+            .bind(vars)
+            .await
+            .map_err(Error::query(what))?;
         response.check().map_err(Error::query(what))
     }
 
-    async fn rows<T: SurrealValue>(&self, what: &'static str, sql: &str, vars: Variables) -> Result<Vec<T>> {
+    async fn rows<T: SurrealValue>(
+        &self,
+        what: &'static str,
+        sql: &str,
+        vars: Variables,
+    ) -> Result<Vec<T>> {
         let mut response = self.run(what, sql, vars).await?;
         response.take::<Vec<T>>(0).map_err(Error::query(what))
     }
@@ -389,8 +418,13 @@ impl Store {
     pub async fn meta(&self) -> Result<Option<Meta>> {
         let mut vars = Variables::new();
         vars.insert("id", RecordId::new("meta", "state"));
-        let rows: Vec<Meta> =
-            self.rows("read meta", "SELECT schema_version, model, lexicon FROM $id", vars).await?;
+        let rows: Vec<Meta> = self
+            .rows(
+                "read meta",
+                "SELECT schema_version, model, lexicon FROM $id",
+                vars,
+            )
+            .await?;
         Ok(rows.into_iter().next())
     }
 
@@ -399,23 +433,29 @@ impl Store {
         let mut vars = Variables::new();
         vars.insert("id", RecordId::new("meta", "state"));
         vars.insert("meta", meta.clone());
-        self.run("write meta", "UPSERT $id CONTENT $meta", vars).await?;
+        self.run("write meta", "UPSERT $id CONTENT $meta", vars)
+            .await?;
         Ok(())
     }
 
     /// Fails unless the store was indexed by this schema version (and, when given, this model).
     pub async fn check_ready(&self, model: Option<&str>) -> Result<Meta> {
-        let meta = self
-            .meta()
-            .await?
-            .ok_or_else(|| Error::NotIndexed { location: self.location.clone() })?;
+        let meta = self.meta().await?.ok_or_else(|| Error::NotIndexed {
+            location: self.location.clone(),
+        })?;
         if meta.schema_version != SCHEMA_VERSION {
-            return Err(Error::SchemaVersion { found: meta.schema_version, expected: SCHEMA_VERSION });
+            return Err(Error::SchemaVersion {
+                found: meta.schema_version,
+                expected: SCHEMA_VERSION,
+            });
         }
         if let (Some(loaded), Some(stored)) = (model, meta.model.as_deref())
             && loaded != stored
         {
-            return Err(Error::ModelMismatch { stored: stored.into(), loaded: loaded.into() });
+            return Err(Error::ModelMismatch {
+                stored: stored.into(),
+                loaded: loaded.into(),
+            });
         }
         Ok(meta)
     }
@@ -427,31 +467,47 @@ impl Store {
 
     /// Concept key → content hash.
     pub async fn concept_hashes(&self) -> Result<HashMap<String, String>> {
-        self.hashes("concept hashes", "SELECT id, hash FROM concept").await
+        self.hashes("concept hashes", "SELECT id, hash FROM concept")
+            .await
     }
 
     /// Relation key → content hash.
     pub async fn relation_hashes(&self) -> Result<HashMap<String, String>> {
-        self.hashes("relation hashes", "SELECT id, hash FROM relates").await
+        self.hashes("relation hashes", "SELECT id, hash FROM relates")
+            .await
     }
 
     /// Source key → content hash.
     pub async fn source_hashes(&self) -> Result<HashMap<String, String>> {
-        self.hashes("source hashes", "SELECT id, hash FROM source").await
+        self.hashes("source hashes", "SELECT id, hash FROM source")
+            .await
     }
 
     /// Chunk key → source key.
     pub async fn chunk_sources(&self) -> Result<HashMap<String, String>> {
-        let rows: Vec<ChunkKey> =
-            self.rows("chunk keys", "SELECT id, source FROM chunk", Variables::new()).await?;
-        Ok(rows.into_iter().map(|r| (key_of(&r.id), key_of(&r.source))).collect())
+        let rows: Vec<ChunkKey> = self
+            .rows(
+                "chunk keys",
+                "SELECT id, source FROM chunk",
+                Variables::new(),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (key_of(&r.id), key_of(&r.source)))
+            .collect())
     }
 
     /// Writes concepts (insert or replace).
     pub async fn upsert_concepts(&self, rows: Vec<ConceptRow>) -> Result<()> {
         let mut vars = Variables::new();
         vars.insert("rows", rows);
-        self.run("upsert concepts", "FOR $r IN $rows { UPSERT $r.id CONTENT $r; };", vars).await?;
+        self.run(
+            "upsert concepts",
+            "FOR $r IN $rows { UPSERT $r.id CONTENT $r; };",
+            vars,
+        )
+        .await?;
         Ok(())
     }
 
@@ -459,7 +515,12 @@ impl Store {
     pub async fn upsert_sources(&self, rows: Vec<SourceRow>) -> Result<()> {
         let mut vars = Variables::new();
         vars.insert("rows", rows);
-        self.run("upsert sources", "FOR $r IN $rows { UPSERT $r.id CONTENT $r; };", vars).await?;
+        self.run(
+            "upsert sources",
+            "FOR $r IN $rows { UPSERT $r.id CONTENT $r; };",
+            vars,
+        )
+        .await?;
         Ok(())
     }
 
@@ -467,7 +528,8 @@ impl Store {
     pub async fn insert_chunks(&self, rows: Vec<ChunkRow>) -> Result<()> {
         let mut vars = Variables::new();
         vars.insert("rows", rows);
-        self.run("insert chunks", "INSERT INTO chunk $rows", vars).await?;
+        self.run("insert chunks", "INSERT INTO chunk $rows", vars)
+            .await?;
         Ok(())
     }
 
@@ -483,7 +545,12 @@ impl Store {
         }
         let rows: Vec<Position> = rows
             .into_iter()
-            .map(|r| Position { id: r.id, ordinal: r.ordinal, start: r.start, end: r.end })
+            .map(|r| Position {
+                id: r.id,
+                ordinal: r.ordinal,
+                start: r.start,
+                end: r.end,
+            })
             .collect();
         let mut vars = Variables::new();
         vars.insert("rows", rows);
@@ -502,7 +569,12 @@ impl Store {
         self.delete_ids(ids).await?;
         let mut vars = Variables::new();
         vars.insert("rows", rows);
-        self.run("insert relations", "INSERT RELATION INTO relates $rows", vars).await?;
+        self.run(
+            "insert relations",
+            "INSERT RELATION INTO relates $rows",
+            vars,
+        )
+        .await?;
         Ok(())
     }
 
@@ -512,7 +584,12 @@ impl Store {
         self.delete_ids(ids).await?;
         let mut vars = Variables::new();
         vars.insert("rows", rows);
-        self.run("insert mentions", "INSERT RELATION INTO mentions $rows", vars).await?;
+        self.run(
+            "insert mentions",
+            "INSERT RELATION INTO mentions $rows",
+            vars,
+        )
+        .await?;
         Ok(())
     }
 
@@ -523,7 +600,8 @@ impl Store {
         }
         let mut vars = Variables::new();
         vars.insert("ids", ids);
-        self.run("delete records", "FOR $id IN $ids { DELETE $id; };", vars).await?;
+        self.run("delete records", "FOR $id IN $ids { DELETE $id; };", vars)
+            .await?;
         Ok(())
     }
 
@@ -534,7 +612,12 @@ impl Store {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|m| (key_of(&m.id), (key_of(&m.chunk), key_of(&m.concept), m.method)))
+            .map(|m| {
+                (
+                    key_of(&m.id),
+                    (key_of(&m.chunk), key_of(&m.concept), m.method),
+                )
+            })
             .collect())
     }
 
@@ -546,19 +629,26 @@ impl Store {
             id: RecordId,
             text: String,
         }
-        let rows: Vec<Row> =
-            self.rows("chunk texts", "SELECT id, text FROM chunk", Variables::new()).await?;
+        let rows: Vec<Row> = self
+            .rows(
+                "chunk texts",
+                "SELECT id, text FROM chunk",
+                Variables::new(),
+            )
+            .await?;
         Ok(rows.into_iter().map(|r| (key_of(&r.id), r.text)).collect())
     }
 
     /// Every concept with its embedding.
     pub async fn concepts(&self) -> Result<Vec<ConceptRow>> {
-        self.rows("read concepts", "SELECT * FROM concept", Variables::new()).await
+        self.rows("read concepts", "SELECT * FROM concept", Variables::new())
+            .await
     }
 
     /// Every typed edge.
     pub async fn relations(&self) -> Result<Vec<RelationRow>> {
-        self.rows("read relations", "SELECT * FROM relates", Variables::new()).await
+        self.rows("read relations", "SELECT * FROM relates", Variables::new())
+            .await
     }
 
     /// BM25 over concept name, aliases and definition; any term may match.
@@ -600,7 +690,12 @@ impl Store {
     }
 
     /// Nearest concepts by cosine similarity (HNSW).
-    pub async fn knn_concepts(&self, vector: &[f32], k: usize, ef: usize) -> Result<Vec<(String, f64)>> {
+    pub async fn knn_concepts(
+        &self,
+        vector: &[f32],
+        k: usize,
+        ef: usize,
+    ) -> Result<Vec<(String, f64)>> {
         let sql = format!(
             "SELECT id, 1 - vector::distance::knn() AS score FROM concept \
              WHERE embedding <|{k},{ef}|> $v ORDER BY score DESC",
@@ -674,7 +769,13 @@ impl Store {
     }
 
     /// Records a question and what was returned, ready for feedback.
-    pub async fn log_query(&self, question: &str, mode: &str, items: Vec<String>, latency_ms: f64) -> Result<()> {
+    pub async fn log_query(
+        &self,
+        question: &str,
+        mode: &str,
+        items: Vec<String>,
+        latency_ms: f64,
+    ) -> Result<()> {
         let mut vars = Variables::new();
         vars.insert("question", question.to_string());
         vars.insert("mode", mode.to_string());
@@ -706,7 +807,9 @@ impl Store {
         let mut n = [0usize; 6];
         for (i, slot) in n.iter_mut().enumerate() {
             let rows: Vec<Count> = response.take(i).map_err(Error::query("counts"))?;
-            *slot = rows.first().map_or(0, |c| usize::try_from(c.n).unwrap_or(0));
+            *slot = rows
+                .first()
+                .map_or(0, |c| usize::try_from(c.n).unwrap_or(0));
         }
         Ok(Counts {
             concepts: n[0],

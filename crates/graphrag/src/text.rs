@@ -30,12 +30,20 @@ pub fn tokens(text: &str) -> Vec<Token> {
         } else if (ch == '\'' || ch == '\u{2019}') && start.is_some() {
             // Inside a word: "Simpson's" becomes "simpsons".
         } else if let Some(s) = start.take() {
-            out.push(Token { norm: stem(&current), start: s, end });
+            out.push(Token {
+                norm: stem(&current),
+                start: s,
+                end,
+            });
             current.clear();
         }
     }
     if let Some(s) = start {
-        out.push(Token { norm: stem(&current), start: s, end });
+        out.push(Token {
+            norm: stem(&current),
+            start: s,
+            end,
+        });
     }
     out
 }
@@ -187,7 +195,10 @@ mod tests {
 
     #[test]
     fn bounded_levenshtein_stops_early() {
-        assert_eq!(bounded_levenshtein("signficance", "significance", 2), Some(1));
+        assert_eq!(
+            bounded_levenshtein("signficance", "significance", 2),
+            Some(1)
+        );
         assert_eq!(bounded_levenshtein("power", "lower", 1), Some(1));
         assert_eq!(bounded_levenshtein("power", "variance", 2), None);
     }

@@ -18,12 +18,22 @@ use knowledge::KnowledgeBase;
 fn slice() -> KnowledgeBase {
     let mut kb = load_knowledge(&common::knowledge_dir()).expect("shipped knowledge is valid");
     let keep = [
-        "p-value", "null-hypothesis", "significance-level", "type-i-error", "statistical-power",
-        "sample-size", "minimum-detectable-effect", "type-ii-error", "effect-size", "test-duration",
-        "metric-variance", "cuped",
+        "p-value",
+        "null-hypothesis",
+        "significance-level",
+        "type-i-error",
+        "statistical-power",
+        "sample-size",
+        "minimum-detectable-effect",
+        "type-ii-error",
+        "effect-size",
+        "test-duration",
+        "metric-variance",
+        "cuped",
     ];
     kb.concepts.retain(|c| keep.contains(&c.id.as_str()));
-    kb.relations.retain(|r| keep.contains(&r.from.as_str()) && keep.contains(&r.to.as_str()));
+    kb.relations
+        .retain(|r| keep.contains(&r.from.as_str()) && keep.contains(&r.to.as_str()));
     kb.playbook.retain(|p| p.id == "cuped-usage");
     kb.questions.clear();
     kb
@@ -42,10 +52,22 @@ async fn engine(database: &str) -> (Engine, KnowledgeBase) {
         license: Some("CC BY-SA 4.0".into()),
         text: "How do I choose the significance level?\n\nAccepted answer: pick alpha before the test; a p-value below it is significant.".into(),
     });
-    index(&store, common::embedder().as_ref(), &kb, &docs, &IndexConfig::default(), &NoProgress)
-        .await
-        .expect("index");
-    (Engine::open(store, common::embedder(), Config::default()).await.expect("engine"), kb)
+    index(
+        &store,
+        common::embedder().as_ref(),
+        &kb,
+        &docs,
+        &IndexConfig::default(),
+        &NoProgress,
+    )
+    .await
+    .expect("index");
+    (
+        Engine::open(store, common::embedder(), Config::default())
+            .await
+            .expect("engine"),
+        kb,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,22 +75,43 @@ async fn traversal_retrieval_and_citations() {
     let (engine, kb) = engine("engine").await;
     assert_eq!(engine.graph().len(), kb.concepts.len());
 
-    let path = engine.path("cuped", "test-duration", &EdgeFilter::default()).expect("known ids").expect("a path");
+    let path = engine
+        .path("cuped", "test-duration", &EdgeFilter::default())
+        .expect("known ids")
+        .expect("a path");
     assert_eq!(path.nodes.first().map(String::as_str), Some("cuped"));
     assert_eq!(path.nodes.last().map(String::as_str), Some("test-duration"));
     assert_eq!(path.explain().len(), path.nodes.len() - 1);
     assert!(path.steps.iter().all(|s| !s.edge.explanation.is_empty()));
 
-    let near = engine.neighbors("sample-size", 1, &EdgeFilter::default()).expect("known id");
+    let near = engine
+        .neighbors("sample-size", 1, &EdgeFilter::default())
+        .expect("known id");
     assert!(near.len() > 2 && near.iter().all(|v| v.depth <= 1));
     let affects = Engine::edge_filter(&["affects".into()], Direction::Both).expect("valid kind");
-    let only = engine.neighbors("sample-size", 2, &affects).expect("known id");
-    assert!(only.iter().skip(1).all(|v| v.via.and_then(|e| engine.graph().edge(e)).is_some_and(|e| e.kind == "AFFECTS")));
-    assert!(matches!(Engine::edge_filter(&["LIKES".into()], Direction::Both), Err(Error::UnknownKind { .. })));
+    let only = engine
+        .neighbors("sample-size", 2, &affects)
+        .expect("known id");
+    assert!(only.iter().skip(1).all(|v| {
+        v.via
+            .and_then(|e| engine.graph().edge(e))
+            .is_some_and(|e| e.kind == "AFFECTS")
+    }));
+    assert!(matches!(
+        Engine::edge_filter(&["LIKES".into()], Direction::Both),
+        Err(Error::UnknownKind { .. })
+    ));
 
     for mode in Mode::ALL {
         let ctx = engine
-            .retrieve("how does cuped shorten my test", RetrieveOptions { mode, k: Some(8), log: true })
+            .retrieve(
+                "how does cuped shorten my test",
+                RetrieveOptions {
+                    mode,
+                    k: Some(8),
+                    log: true,
+                },
+            )
             .await
             .expect("retrieve");
         assert!(!ctx.items.is_empty(), "{mode:?}");
@@ -91,14 +134,31 @@ async fn traversal_retrieval_and_citations() {
             }
         }
         if mode == Mode::Hybrid {
-            assert!(ctx.ranked_concepts().iter().take(5).any(|c| c == "cuped"), "{:?}", ctx.ranked_concepts());
+            assert!(
+                ctx.ranked_concepts().iter().take(5).any(|c| c == "cuped"),
+                "{:?}",
+                ctx.ranked_concepts()
+            );
         }
     }
     let cv = engine
-        .retrieve("choose the significance level alpha", RetrieveOptions { mode: Mode::Bm25, k: Some(10), log: false })
+        .retrieve(
+            "choose the significance level alpha",
+            RetrieveOptions {
+                mode: Mode::Bm25,
+                k: Some(10),
+                log: false,
+            },
+        )
         .await
         .expect("retrieve");
-    assert!(cv.items.iter().any(|i| i.citation.document.as_deref() == Some("cv/1")), "{:?}", cv.items);
+    assert!(
+        cv.items
+            .iter()
+            .any(|i| i.citation.document.as_deref() == Some("cv/1")),
+        "{:?}",
+        cv.items
+    );
     assert_eq!(engine.store().counts().await.expect("counts").queries, 4);
 }
 
@@ -115,17 +175,36 @@ async fn hostile_input_stays_data() {
     ];
     for q in hostile {
         for mode in Mode::ALL {
-            engine.retrieve(q, RetrieveOptions { mode, k: None, log: true }).await.expect("hostile text is just text");
+            engine
+                .retrieve(
+                    q,
+                    RetrieveOptions {
+                        mode,
+                        k: None,
+                        log: true,
+                    },
+                )
+                .await
+                .expect("hostile text is just text");
         }
         engine.entities(q).expect("entities");
-        assert!(matches!(engine.path(q, "p-value", &EdgeFilter::default()), Err(Error::UnknownConcept { .. })));
+        assert!(matches!(
+            engine.path(q, "p-value", &EdgeFilter::default()),
+            Err(Error::UnknownConcept { .. })
+        ));
     }
     let after = engine.store().counts().await.expect("counts");
-    assert_eq!((after.concepts, after.relations, after.chunks), (before.concepts, before.relations, before.chunks));
+    assert_eq!(
+        (after.concepts, after.relations, after.chunks),
+        (before.concepts, before.relations, before.chunks)
+    );
     assert_eq!(after.concepts, kb.concepts.len());
     assert_eq!(after.queries, before.queries + hostile.len() * 4);
     // Control characters never reach the results.
-    let ctx = engine.retrieve("p-value\u{0}\u{1b}", RetrieveOptions::default()).await.expect("retrieve");
+    let ctx = engine
+        .retrieve("p-value\u{0}\u{1b}", RetrieveOptions::default())
+        .await
+        .expect("retrieve");
     assert_eq!(ctx.question, "p-value");
 }
 
@@ -133,22 +212,45 @@ async fn hostile_input_stays_data() {
 async fn bad_input_gets_clear_errors() {
     let (engine, _) = engine("bad").await;
     let opts = RetrieveOptions::default();
-    assert!(matches!(engine.retrieve("", opts).await, Err(Error::EmptyInput)));
-    assert!(matches!(engine.retrieve(" \u{0}\u{7}\n ", opts).await, Err(Error::EmptyInput)));
+    assert!(matches!(
+        engine.retrieve("", opts).await,
+        Err(Error::EmptyInput)
+    ));
+    assert!(matches!(
+        engine.retrieve(" \u{0}\u{7}\n ", opts).await,
+        Err(Error::EmptyInput)
+    ));
     let huge = "power ".repeat(100_000 / 6 + 1);
-    assert!(matches!(engine.retrieve(&huge, opts).await, Err(Error::InputTooLong { max: 4096, .. })));
+    assert!(matches!(
+        engine.retrieve(&huge, opts).await,
+        Err(Error::InputTooLong { max: 4096, .. })
+    ));
     match engine.path("pvalue", "sample-size", &EdgeFilter::default()) {
-        Err(e @ Error::UnknownConcept { .. }) => assert!(e.to_string().contains("did you mean \"p-value\""), "{e}"),
+        Err(e @ Error::UnknownConcept { .. }) => {
+            assert!(e.to_string().contains("did you mean \"p-value\""), "{e}")
+        }
         other => panic!("expected UnknownConcept, got {other:?}"),
     }
-    assert!(matches!(engine.neighbors("nope", 1, &EdgeFilter::default()), Err(Error::UnknownConcept { .. })));
-    assert!(matches!("fuzzy".parse::<Mode>(), Err(Error::UnknownMode { .. })));
+    assert!(matches!(
+        engine.neighbors("nope", 1, &EdgeFilter::default()),
+        Err(Error::UnknownConcept { .. })
+    ));
+    assert!(matches!(
+        "fuzzy".parse::<Mode>(),
+        Err(Error::UnknownMode { .. })
+    ));
 
     // Stores that are missing, misnamed or locked.
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = format!("surrealkv://{}", dir.path().join("nothing-here").display());
-    assert!(matches!(Store::open_existing(&common::store_config(&missing, "x")).await, Err(Error::StoreMissing { .. })));
-    assert!(matches!(Store::open(&common::store_config("postgres://x", "x")).await, Err(Error::BadLocation { .. })));
+    assert!(matches!(
+        Store::open_existing(&common::store_config(&missing, "x")).await,
+        Err(Error::StoreMissing { .. })
+    ));
+    assert!(matches!(
+        Store::open(&common::store_config("postgres://x", "x")).await,
+        Err(Error::BadLocation { .. })
+    ));
     let empty = common::mem_store("never-indexed").await;
     assert!(matches!(
         Engine::open(empty, common::embedder(), Config::default()).await,
@@ -157,13 +259,35 @@ async fn bad_input_gets_clear_errors() {
 
     // A model that is missing, corrupt, or not the one the store was built with.
     let good = common::model_paths();
-    let no_ort = ModelPaths { onnxruntime: dir.path().join("libonnxruntime.so"), ..good.clone() };
-    assert!(matches!(MiniLm::load(&no_ort, 1, 8), Err(Error::OrtMissing { .. })));
+    let no_ort = ModelPaths {
+        onnxruntime: dir.path().join("libonnxruntime.so"),
+        ..good.clone()
+    };
+    assert!(matches!(
+        MiniLm::load(&no_ort, 1, 8),
+        Err(Error::OrtMissing { .. })
+    ));
     let garbage = dir.path().join("model.onnx");
     std::fs::write(&garbage, b"this is not an onnx model").expect("write");
-    assert!(matches!(MiniLm::load(&ModelPaths { onnx: garbage, ..good.clone() }, 1, 8), Err(Error::ModelInvalid { .. })));
-    let gone = ModelPaths { tokenizer: dir.path().join("tokenizer.json"), ..good };
-    assert!(matches!(MiniLm::load(&gone, 1, 8), Err(Error::ModelFile { .. })));
+    assert!(matches!(
+        MiniLm::load(
+            &ModelPaths {
+                onnx: garbage,
+                ..good.clone()
+            },
+            1,
+            8
+        ),
+        Err(Error::ModelInvalid { .. })
+    ));
+    let gone = ModelPaths {
+        tokenizer: dir.path().join("tokenizer.json"),
+        ..good
+    };
+    assert!(matches!(
+        MiniLm::load(&gone, 1, 8),
+        Err(Error::ModelFile { .. })
+    ));
     struct Other;
     impl Embed for Other {
         fn embed(&self, texts: &[&str]) -> graphrag::Result<Vec<Vec<f32>>> {

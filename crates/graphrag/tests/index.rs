@@ -15,7 +15,8 @@ fn slice(n: usize) -> KnowledgeBase {
     let mut kb = load_knowledge(&common::knowledge_dir()).expect("shipped knowledge is valid");
     kb.concepts.truncate(n);
     let ids: Vec<String> = kb.concepts.iter().map(|c| c.id.clone()).collect();
-    kb.relations.retain(|r| ids.contains(&r.from) && ids.contains(&r.to));
+    kb.relations
+        .retain(|r| ids.contains(&r.from) && ids.contains(&r.to));
     kb.playbook.clear();
     kb.questions.clear();
     kb
@@ -31,7 +32,11 @@ fn docs(kb: &KnowledgeBase) -> Vec<Document> {
             url: None,
             author: Some("Tester".into()),
             license: None,
-            text: format!("First paragraph about {}.\n\nSecond paragraph about {} and more.", name(0), name(1)),
+            text: format!(
+                "First paragraph about {}.\n\nSecond paragraph about {} and more.",
+                name(0),
+                name(1)
+            ),
         },
         Document {
             key: "local/b".into(),
@@ -46,8 +51,21 @@ fn docs(kb: &KnowledgeBase) -> Vec<Document> {
 }
 
 async fn run(store: &Store, kb: &KnowledgeBase, docs: &[Document]) -> graphrag::index::IndexReport {
-    let config = IndexConfig { chunk_target: 64, chunk_overlap: 0, ..IndexConfig::default() };
-    index(store, common::embedder().as_ref(), kb, docs, &config, &NoProgress).await.expect("index runs")
+    let config = IndexConfig {
+        chunk_target: 64,
+        chunk_overlap: 0,
+        ..IndexConfig::default()
+    };
+    index(
+        store,
+        common::embedder().as_ref(),
+        kb,
+        docs,
+        &config,
+        &NoProgress,
+    )
+    .await
+    .expect("index runs")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,10 +88,20 @@ async fn incremental_index_does_only_what_changed() {
     assert_eq!(store.counts().await.expect("counts"), counts);
 
     // One definition changes: one concept re-embedded, nothing re-linked.
-    kb.concepts[0].definition.push_str(" An added sentence for the test.");
+    kb.concepts[0]
+        .definition
+        .push_str(" An added sentence for the test.");
     let third = run(&store, &kb, &documents).await;
-    assert_eq!((third.concepts.changed, third.embedded), (1, 1), "{third:?}");
-    assert_eq!(third.mentions.added + third.mentions.removed + third.mentions.changed, 0, "{third:?}");
+    assert_eq!(
+        (third.concepts.changed, third.embedded),
+        (1, 1),
+        "{third:?}"
+    );
+    assert_eq!(
+        third.mentions.added + third.mentions.removed + third.mentions.changed,
+        0,
+        "{third:?}"
+    );
     assert_eq!(third.writes, 1, "{third:?}");
 
     // A new alias changes the lexicon: every chunk is re-extracted, only the new link is written.
@@ -86,7 +114,8 @@ async fn incremental_index_does_only_what_changed() {
 
     // Removing a concept (and its relations) and a document deletes them and their links.
     let gone = kb.concepts.remove(2);
-    kb.relations.retain(|r| r.from != gone.id && r.to != gone.id);
+    kb.relations
+        .retain(|r| r.from != gone.id && r.to != gone.id);
     documents.remove(1);
     let fifth = run(&store, &kb, &documents).await;
     assert_eq!(fifth.concepts.removed, 1, "{fifth:?}");

@@ -19,18 +19,29 @@ async fn shipped_knowledge_quality_meets_the_measured_floors() {
     let embedder = common::embedder();
     let docs = playbook_documents(&kb);
     let t = Instant::now();
-    let report = index(&store, embedder.as_ref(), &kb, &docs, &IndexConfig::default(), &NoProgress)
-        .await
-        .expect("index");
+    let report = index(
+        &store,
+        embedder.as_ref(),
+        &kb,
+        &docs,
+        &IndexConfig::default(),
+        &NoProgress,
+    )
+    .await
+    .expect("index");
     eprintln!("index: {:.1}s {report:?}", t.elapsed().as_secs_f64());
     assert_eq!(report.concepts.added, kb.concepts.len());
 
-    let engine = Engine::open(store, embedder, Config::default()).await.expect("engine");
+    let engine = Engine::open(store, embedder, Config::default())
+        .await
+        .expect("engine");
     let t = Instant::now();
     let ex = extraction_quality(&engine, &kb.questions).expect("extraction");
     eprintln!("extraction ({:.1}s): {ex:?}", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let modes = retrieval_quality(&engine, &kb.questions, &Mode::ALL, 10).await.expect("retrieval");
+    let modes = retrieval_quality(&engine, &kb.questions, &Mode::ALL, 10)
+        .await
+        .expect("retrieval");
     eprintln!("retrieval ({:.1}s):", t.elapsed().as_secs_f64());
     for m in &modes {
         eprintln!(
@@ -49,11 +60,26 @@ async fn shipped_knowledge_quality_meets_the_measured_floors() {
         );
     }
     // Measured 0.887 / 0.775 (docs/retrieval.md).
-    assert!(ex.precision >= 0.86, "extraction precision {:.3}", ex.precision);
+    assert!(
+        ex.precision >= 0.86,
+        "extraction precision {:.3}",
+        ex.precision
+    );
     assert!(ex.recall >= 0.75, "extraction recall {:.3}", ex.recall);
     // Measured: hybrid recall@5 0.634, MRR 0.892; path found 0.132 (hybrid) and 0.140 (graph).
-    assert!(hybrid.recall_at_5 >= 0.61, "hybrid recall@5 {:.3}", hybrid.recall_at_5);
+    assert!(
+        hybrid.recall_at_5 >= 0.61,
+        "hybrid recall@5 {:.3}",
+        hybrid.recall_at_5
+    );
     assert!(hybrid.mrr >= 0.86, "hybrid MRR {:.3}", hybrid.mrr);
-    assert!(hybrid.path_found >= 0.11 && modes[2].path_found >= 0.11, "path accuracy {:?}", modes);
-    assert_eq!(hybrid.multi_hop, kb.questions.iter().filter(|q| q.path.len() >= 2).count());
+    assert!(
+        hybrid.path_found >= 0.11 && modes[2].path_found >= 0.11,
+        "path accuracy {:?}",
+        modes
+    );
+    assert_eq!(
+        hybrid.multi_hop,
+        kb.questions.iter().filter(|q| q.path.len() >= 2).count()
+    );
 }

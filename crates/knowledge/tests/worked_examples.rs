@@ -35,7 +35,11 @@ fn numbers(map: &BTreeMap<String, toml::Value>, key: &str) -> Vec<f64> {
         .and_then(|v| v.as_array())
         .unwrap_or_else(|| panic!("expected an array at {key:?}"))
         .iter()
-        .map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).unwrap())
+        .map(|v| {
+            v.as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .unwrap()
+        })
         .collect()
 }
 
@@ -62,9 +66,15 @@ fn proportion_design(params: &BTreeMap<String, toml::Value>) -> (Design, f64) {
     };
     let design = Design {
         family: Family::Proportions { baseline, method },
-        alpha: params.get("alpha").map(|_| num(params, "alpha")).unwrap_or(0.05),
+        alpha: params
+            .get("alpha")
+            .map(|_| num(params, "alpha"))
+            .unwrap_or(0.05),
         sides: sides(params),
-        ratio: params.get("ratio").map(|_| num(params, "ratio")).unwrap_or(1.0),
+        ratio: params
+            .get("ratio")
+            .map(|_| num(params, "ratio"))
+            .unwrap_or(1.0),
         strict: None,
     };
     (design, lift.treatment_rate(baseline).unwrap())
@@ -82,7 +92,10 @@ fn compute(check: &WorkedExample) -> Vec<(String, Vec<f64>)> {
         }
         "power_two_proportions" => {
             let (design, treatment) = proportion_design(p);
-            one("power", design.power(treatment, num(p, "n_per_group")).unwrap())
+            one(
+                "power",
+                design.power(treatment, num(p, "n_per_group")).unwrap(),
+            )
         }
         "sample_size_two_means" => {
             let test = match text(p, "test", "t") {
@@ -98,7 +111,10 @@ fn compute(check: &WorkedExample) -> Vec<(String, Vec<f64>)> {
                 strict: None,
             };
             let d = num(p, "mde") / num(p, "sd");
-            one("n_per_group", design.sample_size(d, num(p, "power")).unwrap().n_per_group as f64)
+            one(
+                "n_per_group",
+                design.sample_size(d, num(p, "power")).unwrap().n_per_group as f64,
+            )
         }
         "ci_proportion" => {
             let method = match text(p, "method", "wilson") {
@@ -110,20 +126,41 @@ fn compute(check: &WorkedExample) -> Vec<(String, Vec<f64>)> {
                 other => panic!("unknown interval method {other:?}"),
             };
             let ci = proportion(num(p, "successes"), num(p, "n"), num(p, "level"), method).unwrap();
-            vec![("lower".into(), vec![ci.lower]), ("upper".into(), vec![ci.upper])]
+            vec![
+                ("lower".into(), vec![ci.lower]),
+                ("upper".into(), vec![ci.upper]),
+            ]
         }
         "two_proportion_z_test" => {
             let alternative = match sides(p) {
                 Sides::TwoSided => Alternative::TwoSided,
                 Sides::OneSided => Alternative::Greater,
             };
-            let r = two_proportion_z(num(p, "x1"), num(p, "n1"), num(p, "x2"), num(p, "n2"), alternative, true)
-                .unwrap();
-            vec![("statistic".into(), vec![r.statistic]), ("p_value".into(), vec![r.p_value])]
+            let r = two_proportion_z(
+                num(p, "x1"),
+                num(p, "n1"),
+                num(p, "x2"),
+                num(p, "n2"),
+                alternative,
+                true,
+            )
+            .unwrap();
+            vec![
+                ("statistic".into(), vec![r.statistic]),
+                ("p_value".into(), vec![r.p_value]),
+            ]
         }
         "srm_chi_square" => {
-            let r = stats::srm::srm(&numbers(p, "observed"), &numbers(p, "expected_ratios"), 0.001).unwrap();
-            vec![("statistic".into(), vec![r.statistic]), ("p_value".into(), vec![r.p_value])]
+            let r = stats::srm::srm(
+                &numbers(p, "observed"),
+                &numbers(p, "expected_ratios"),
+                0.001,
+            )
+            .unwrap();
+            vec![
+                ("statistic".into(), vec![r.statistic]),
+                ("p_value".into(), vec![r.p_value]),
+            ]
         }
         "cuped_variance_reduction" => {
             // The variance reduction is the share of units CUPED saves at equal power.
@@ -146,9 +183,14 @@ fn compute(check: &WorkedExample) -> Vec<(String, Vec<f64>)> {
         "test_duration" => {
             // Days of traffic for a given per-group size: the last step of `stats duration`.
             let n_total = num(p, "n_per_group") * num(p, "variants");
-            one("days", (n_total / (num(p, "daily_traffic") * num(p, "allocation"))).ceil())
+            one(
+                "days",
+                (n_total / (num(p, "daily_traffic") * num(p, "allocation"))).ceil(),
+            )
         }
-        other => panic!("unknown calculation {other:?}; add it to this test and to docs/knowledge.md"),
+        other => {
+            panic!("unknown calculation {other:?}; add it to this test and to docs/knowledge.md")
+        }
     }
 }
 
@@ -166,7 +208,9 @@ fn every_worked_example_matches_the_calculator() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for concept in concepts() {
-        let Some(check) = &concept.check else { continue };
+        let Some(check) = &concept.check else {
+            continue;
+        };
         for (name, got) in compute(check) {
             let expected: Vec<f64> = match check.expect.get(&name) {
                 Some(toml::Value::Array(_)) => numbers(&check.expect, &name),
@@ -175,7 +219,10 @@ fn every_worked_example_matches_the_calculator() {
             };
             let integer = matches!(name.as_str(), "n_per_group" | "days");
             let ok = expected.len() == got.len()
-                && expected.iter().zip(&got).all(|(e, g)| close(*e, *g, integer));
+                && expected
+                    .iter()
+                    .zip(&got)
+                    .all(|(e, g)| close(*e, *g, integer));
             if !ok {
                 failures.push(format!(
                     "{} ({}): {} {name}: knowledge base says {expected:?}, stats computes {got:?}",
@@ -185,6 +232,11 @@ fn every_worked_example_matches_the_calculator() {
         }
         checked += 1;
     }
-    assert!(failures.is_empty(), "{} of {checked} worked examples disagree:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} worked examples disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked >= 40, "only {checked} worked examples are checked");
 }

@@ -14,7 +14,9 @@ pub enum SynthError {
         detail: String,
     },
     /// The knowledge base did not load or validate.
-    #[error("knowledge base at {dir} is not valid ({count} findings, first: {first}); run `cargo xtask validate-knowledge`")]
+    #[error(
+        "knowledge base at {dir} is not valid ({count} findings, first: {first}); run `cargo xtask validate-knowledge`"
+    )]
     Knowledge {
         /// The directory.
         dir: PathBuf,

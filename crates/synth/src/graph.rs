@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use knowledge::{Concept, KnowledgeBase, RelationKind, Relation, Sign};
+use knowledge::{Concept, KnowledgeBase, Relation, RelationKind, Sign};
 use rand::SeedableRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
@@ -22,20 +22,27 @@ const DEFINITION: &[&str] = &[
 ];
 
 fn fill(template: &str, pairs: &[(&str, &str)]) -> String {
-    pairs.iter().fold(template.to_owned(), |t, (k, v)| t.replace(&format!("{{{k}}}"), v))
+    pairs.iter().fold(template.to_owned(), |t, (k, v)| {
+        t.replace(&format!("{{{k}}}"), v)
+    })
 }
 
 fn lower_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
-        Some(c) if chars.clone().next().is_some_and(|n| n.is_lowercase()) => c.to_lowercase().chain(chars).collect(),
+        Some(c) if chars.clone().next().is_some_and(|n| n.is_lowercase()) => {
+            c.to_lowercase().chain(chars).collect()
+        }
         Some(c) => std::iter::once(c).chain(chars).collect(),
         None => String::new(),
     }
 }
 
 fn concept_text(c: &Concept) -> String {
-    let mut text = format!("{} {} {} {}", c.name, c.definition, c.when_to_use, c.example);
+    let mut text = format!(
+        "{} {} {} {}",
+        c.name, c.definition, c.when_to_use, c.example
+    );
     for m in &c.common_mistakes {
         text.push(' ');
         text.push_str(m);
@@ -48,7 +55,9 @@ fn concept_text(c: &Concept) -> String {
 }
 
 fn first_source(c: &Concept) -> (Option<String>, Option<String>) {
-    c.sources.first().map_or((None, None), |s| (s.url.clone(), Some(s.title.clone())))
+    c.sources
+        .first()
+        .map_or((None, None), |s| (s.url.clone(), Some(s.title.clone())))
 }
 
 fn concept_candidate(c: &Concept, qa_type: &str, question: String, answer: String) -> Candidate {
@@ -69,7 +78,11 @@ fn concept_candidate(c: &Concept, qa_type: &str, question: String, answer: Strin
 
 fn concept_pairs(c: &Concept, cfg: &GraphConfig, rng: &mut ChaCha8Rng, out: &mut Vec<Candidate>) {
     let name = c.name.as_str();
-    let aka = if c.aliases.is_empty() { String::new() } else { format!(" (also called {})", c.aliases.join(", ")) };
+    let aka = if c.aliases.is_empty() {
+        String::new()
+    } else {
+        format!(" (also called {})", c.aliases.join(", "))
+    };
     let mut templates: Vec<&str> = DEFINITION.to_vec();
     templates.shuffle(rng);
     for template in templates.iter().take(cfg.definition_phrasings) {
@@ -77,17 +90,49 @@ fn concept_pairs(c: &Concept, cfg: &GraphConfig, rng: &mut ChaCha8Rng, out: &mut
         if let Some(f) = &c.formula {
             answer.push_str(&format!("\n\nFormula: {}", f.text));
         }
-        out.push(concept_candidate(c, "definition", fill(template, &[("name", name)]), answer));
+        out.push(concept_candidate(
+            c,
+            "definition",
+            fill(template, &[("name", name)]),
+            answer,
+        ));
     }
-    let when = ["When should I use {name} in an experiment, and when not?", "In which situations is {name} the right tool for an A/B test?"];
+    let when = [
+        "When should I use {name} in an experiment, and when not?",
+        "In which situations is {name} the right tool for an A/B test?",
+    ];
     if let Some(t) = when.choose(rng) {
-        out.push(concept_candidate(c, "methodology", fill(t, &[("name", name)]), format!("{}\n\nFor reference, {}: {}", c.when_to_use, lower_first(name), c.definition)));
+        out.push(concept_candidate(
+            c,
+            "methodology",
+            fill(t, &[("name", name)]),
+            format!(
+                "{}\n\nFor reference, {}: {}",
+                c.when_to_use,
+                lower_first(name),
+                c.definition
+            ),
+        ));
     }
     if !c.common_mistakes.is_empty() {
-        let t = ["What are common mistakes people make with {name}?", "what goes wrong most often when teams apply {name}?"];
-        let list: String = c.common_mistakes.iter().map(|m| format!("- {m}\n")).collect();
+        let t = [
+            "What are common mistakes people make with {name}?",
+            "what goes wrong most often when teams apply {name}?",
+        ];
+        let list: String = c
+            .common_mistakes
+            .iter()
+            .map(|m| format!("- {m}\n"))
+            .collect();
         if let Some(t) = t.choose(rng) {
-            out.push(concept_candidate(c, "best_practice", fill(t, &[("name", name)]), format!("Common mistakes with {name}:\n{list}").trim_end().to_owned()));
+            out.push(concept_candidate(
+                c,
+                "best_practice",
+                fill(t, &[("name", name)]),
+                format!("Common mistakes with {name}:\n{list}")
+                    .trim_end()
+                    .to_owned(),
+            ));
         }
     }
     if let Some(f) = &c.formula {
@@ -95,12 +140,23 @@ fn concept_pairs(c: &Concept, cfg: &GraphConfig, rng: &mut ChaCha8Rng, out: &mut
             c,
             "definition",
             format!("What is the formula for {name}, and what do its terms mean?"),
-            format!("{}\n\nDefinition: {}\n\nLaTeX: {}", f.text, c.definition, f.latex),
+            format!(
+                "{}\n\nDefinition: {}\n\nLaTeX: {}",
+                f.text, c.definition, f.latex
+            ),
         ));
     }
-    let t = ["Can you walk me through a worked example of {name}?", "Could you show {name} on a concrete example with numbers?"];
+    let t = [
+        "Can you walk me through a worked example of {name}?",
+        "Could you show {name} on a concrete example with numbers?",
+    ];
     if let Some(t) = t.choose(rng) {
-        out.push(concept_candidate(c, "methodology", fill(t, &[("name", name)]), format!("{}\n\n({name}: {})", c.example, c.definition)));
+        out.push(concept_candidate(
+            c,
+            "methodology",
+            fill(t, &[("name", name)]),
+            format!("{}\n\n({name}: {})", c.example, c.definition),
+        ));
     }
 }
 
@@ -116,7 +172,9 @@ fn edge_sentence(r: &Relation, from: &str, to: &str) -> String {
     let to_l = lower_first(to);
     let link = match r.kind {
         RelationKind::Requires => format!("{from} requires {to_l}"),
-        RelationKind::PrerequisiteOf => format!("{from} is a prerequisite for understanding {to_l}"),
+        RelationKind::PrerequisiteOf => {
+            format!("{from} is a prerequisite for understanding {to_l}")
+        }
         RelationKind::SimilarTo => format!("{from} is similar to {to_l}"),
         RelationKind::AlternativeTo => format!("{from} is an alternative to {to_l}"),
         RelationKind::PartOf => format!("{from} is part of {to_l}"),
@@ -133,16 +191,78 @@ fn edge_sentence(r: &Relation, from: &str, to: &str) -> String {
 fn relation_questions(kind: RelationKind, from: &str, to: &str) -> (&'static str, Vec<String>) {
     let q = |t: &str| fill(t, &[("from", from), ("to", to)]);
     match kind {
-        RelationKind::Affects => ("methodology", vec![q("How does {from} affect {to} in an experiment?"), q("if {from} goes up, what happens to {to}, and why?")]),
-        RelationKind::SimilarTo | RelationKind::AlternativeTo => ("comparison", vec![q("How does {from} compare with {to}?"), q("What is the difference between {from} and {to}, and when would you pick one over the other?")]),
-        RelationKind::Corrects => ("methodology", vec![q("How does {from} help with {to}?"), q("Can {from} fix problems caused by {to} in an A/B test?")]),
-        RelationKind::Detects => ("methodology", vec![q("How can {from} reveal {to}?"), q("Is {from} a good way to detect {to}, and why?")]),
-        RelationKind::Requires => ("methodology", vec![q("Why does {from} require {to}?"), q("What does {from} need from {to} to work properly?")]),
-        RelationKind::PrerequisiteOf => ("methodology", vec![q("Why should I understand {from} before learning {to}?"), q("How does {from} relate to {to} when learning experimentation?")]),
-        RelationKind::PartOf => ("definition", vec![q("How is {from} part of {to}?"), q("What role does {from} play within {to}?")]),
-        RelationKind::SpecialCaseOf => ("definition", vec![q("In what sense is {from} a special case of {to}?"), q("How does {from} relate to the more general {to}?")]),
-        RelationKind::UsedFor => ("methodology", vec![q("How is {from} used for {to}?"), q("Why would an analyst use {from} for {to}?")]),
-        RelationKind::MeasuredBy => ("methodology", vec![q("How is {from} measured with {to}?"), q("Why is {to} used to quantify {from}?")]),
+        RelationKind::Affects => (
+            "methodology",
+            vec![
+                q("How does {from} affect {to} in an experiment?"),
+                q("if {from} goes up, what happens to {to}, and why?"),
+            ],
+        ),
+        RelationKind::SimilarTo | RelationKind::AlternativeTo => (
+            "comparison",
+            vec![
+                q("How does {from} compare with {to}?"),
+                q(
+                    "What is the difference between {from} and {to}, and when would you pick one over the other?",
+                ),
+            ],
+        ),
+        RelationKind::Corrects => (
+            "methodology",
+            vec![
+                q("How does {from} help with {to}?"),
+                q("Can {from} fix problems caused by {to} in an A/B test?"),
+            ],
+        ),
+        RelationKind::Detects => (
+            "methodology",
+            vec![
+                q("How can {from} reveal {to}?"),
+                q("Is {from} a good way to detect {to}, and why?"),
+            ],
+        ),
+        RelationKind::Requires => (
+            "methodology",
+            vec![
+                q("Why does {from} require {to}?"),
+                q("What does {from} need from {to} to work properly?"),
+            ],
+        ),
+        RelationKind::PrerequisiteOf => (
+            "methodology",
+            vec![
+                q("Why should I understand {from} before learning {to}?"),
+                q("How does {from} relate to {to} when learning experimentation?"),
+            ],
+        ),
+        RelationKind::PartOf => (
+            "definition",
+            vec![
+                q("How is {from} part of {to}?"),
+                q("What role does {from} play within {to}?"),
+            ],
+        ),
+        RelationKind::SpecialCaseOf => (
+            "definition",
+            vec![
+                q("In what sense is {from} a special case of {to}?"),
+                q("How does {from} relate to the more general {to}?"),
+            ],
+        ),
+        RelationKind::UsedFor => (
+            "methodology",
+            vec![
+                q("How is {from} used for {to}?"),
+                q("Why would an analyst use {from} for {to}?"),
+            ],
+        ),
+        RelationKind::MeasuredBy => (
+            "methodology",
+            vec![
+                q("How is {from} measured with {to}?"),
+                q("Why is {to} used to quantify {from}?"),
+            ],
+        ),
     }
 }
 
@@ -163,7 +283,9 @@ pub fn generate(kb: &KnowledgeBase, cfg: &GraphConfig, seed: u64) -> Vec<Candida
         concept_pairs(c, cfg, &mut rng, &mut out);
     }
     for r in &kb.relations {
-        let (Some(from), Some(to)) = (names.get(r.from.as_str()), names.get(r.to.as_str())) else { continue };
+        let (Some(from), Some(to)) = (names.get(r.from.as_str()), names.get(r.to.as_str())) else {
+            continue;
+        };
         let (qa_type, mut questions) = relation_questions(r.kind, &from.name, &to.name);
         questions.shuffle(&mut rng);
         let mut answer = edge_sentence(r, &from.name, &to.name);
@@ -171,7 +293,10 @@ pub fn generate(kb: &KnowledgeBase, cfg: &GraphConfig, seed: u64) -> Vec<Candida
         if let Some(c) = chars.next() {
             answer = c.to_uppercase().chain(chars).collect();
         }
-        answer.push_str(&format!("\n\n{}: {}\n\n{}: {}", from.name, from.definition, to.name, to.definition));
+        answer.push_str(&format!(
+            "\n\n{}: {}\n\n{}: {}",
+            from.name, from.definition, to.name, to.definition
+        ));
         for question in questions.into_iter().take(cfg.relation_phrasings) {
             out.push(Candidate {
                 question,
@@ -183,7 +308,13 @@ pub fn generate(kb: &KnowledgeBase, cfg: &GraphConfig, seed: u64) -> Vec<Candida
                 source_url: None,
                 source_title: Some(format!("{} {} {}", from.name, r.kind, to.name)),
                 calculation_json: None,
-                source_text: Some(format!("{} {} {} {}", r.explanation, concept_text(from), concept_text(to), edge_sentence(r, &from.name, &to.name))),
+                source_text: Some(format!(
+                    "{} {} {} {}",
+                    r.explanation,
+                    concept_text(from),
+                    concept_text(to),
+                    edge_sentence(r, &from.name, &to.name)
+                )),
             });
         }
     }
@@ -194,7 +325,13 @@ pub fn generate(kb: &KnowledgeBase, cfg: &GraphConfig, seed: u64) -> Vec<Candida
     out
 }
 
-fn multi_hop(kb: &KnowledgeBase, names: &BTreeMap<&str, &Concept>, cfg: &GraphConfig, rng: &mut ChaCha8Rng, out: &mut Vec<Candidate>) {
+fn multi_hop(
+    kb: &KnowledgeBase,
+    names: &BTreeMap<&str, &Concept>,
+    cfg: &GraphConfig,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<Candidate>,
+) {
     let mut by_from: BTreeMap<&str, Vec<&Relation>> = BTreeMap::new();
     for r in &kb.relations {
         by_from.entry(r.from.as_str()).or_default().push(r);
@@ -202,20 +339,36 @@ fn multi_hop(kb: &KnowledgeBase, names: &BTreeMap<&str, &Concept>, cfg: &GraphCo
     let mut paths: Vec<(&Relation, &Relation)> = Vec::new();
     for first in &kb.relations {
         for second in by_from.get(first.to.as_str()).into_iter().flatten() {
-            if second.to != first.from && !(first.kind.is_symmetric() && second.kind.is_symmetric()) {
+            if second.to != first.from && !(first.kind.is_symmetric() && second.kind.is_symmetric())
+            {
                 paths.push((first, second));
             }
         }
     }
     paths.shuffle(rng);
     for (a, b) in paths.into_iter().take(cfg.multi_hop_paths) {
-        let (Some(x), Some(y), Some(z)) = (names.get(a.from.as_str()), names.get(a.to.as_str()), names.get(b.to.as_str())) else { continue };
+        let (Some(x), Some(y), Some(z)) = (
+            names.get(a.from.as_str()),
+            names.get(a.to.as_str()),
+            names.get(b.to.as_str()),
+        ) else {
+            continue;
+        };
         let both_affect = a.kind == RelationKind::Affects && b.kind == RelationKind::Affects;
         let question = if both_affect {
-            format!("How does {} affect {}? Walk me through the chain.", x.name, z.name)
+            format!(
+                "How does {} affect {}? Walk me through the chain.",
+                x.name, z.name
+            )
         } else {
-            let t = ["How is {x} connected to {z} in experimentation?", "What links {x} and {z}, step by step?"];
-            fill(t.choose(rng).copied().unwrap_or(t[0]), &[("x", &x.name), ("z", &z.name)])
+            let t = [
+                "How is {x} connected to {z} in experimentation?",
+                "What links {x} and {z}, step by step?",
+            ];
+            fill(
+                t.choose(rng).copied().unwrap_or(t[0]),
+                &[("x", &x.name), ("z", &z.name)],
+            )
         };
         let mut answer = format!(
             "The link goes through {}.\n\n1. {}\n2. {}",
@@ -224,7 +377,13 @@ fn multi_hop(kb: &KnowledgeBase, names: &BTreeMap<&str, &Concept>, cfg: &GraphCo
             upper_first(&edge_sentence(b, &y.name, &z.name))
         );
         if both_affect {
-            answer.push_str(&format!("\n\nTogether: {} {} {} through {}.", x.name, sign_phrase(compose(a.sign, b.sign)), lower_first(&z.name), lower_first(&y.name)));
+            answer.push_str(&format!(
+                "\n\nTogether: {} {} {} through {}.",
+                x.name,
+                sign_phrase(compose(a.sign, b.sign)),
+                lower_first(&z.name),
+                lower_first(&y.name)
+            ));
         }
         out.push(Candidate {
             question,
@@ -236,14 +395,25 @@ fn multi_hop(kb: &KnowledgeBase, names: &BTreeMap<&str, &Concept>, cfg: &GraphCo
             source_url: None,
             source_title: Some(format!("{} → {} → {}", x.name, y.name, z.name)),
             calculation_json: None,
-            source_text: Some(format!("{} {} {} {} {} {}", edge_sentence(a, &x.name, &y.name), edge_sentence(b, &y.name, &z.name), x.name, y.name, z.name, "the link goes through together step")),
+            source_text: Some(format!(
+                "{} {} {} {} {} {}",
+                edge_sentence(a, &x.name, &y.name),
+                edge_sentence(b, &y.name, &z.name),
+                x.name,
+                y.name,
+                z.name,
+                "the link goes through together step"
+            )),
         });
     }
 }
 
 fn upper_first(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Replaces `[[id]]` references by the concept's name.
@@ -269,7 +439,12 @@ pub fn resolve_refs(markdown: &str, names: &BTreeMap<&str, &Concept>) -> String 
     out
 }
 
-fn playbook_pairs(doc: &knowledge::PlaybookDoc, names: &BTreeMap<&str, &Concept>, rng: &mut ChaCha8Rng, out: &mut Vec<Candidate>) {
+fn playbook_pairs(
+    doc: &knowledge::PlaybookDoc,
+    names: &BTreeMap<&str, &Concept>,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<Candidate>,
+) {
     let text = resolve_refs(&doc.markdown, names);
     let templates = [
         "What is our practice for \"{section}\" ({title})?",
@@ -284,7 +459,14 @@ fn playbook_pairs(doc: &knowledge::PlaybookDoc, names: &BTreeMap<&str, &Concept>
         }
         let heading = heading.trim();
         let template = templates.choose(rng).copied().unwrap_or(templates[0]);
-        let question = fill(template, &[("section", heading), ("section_l", &lower_first(heading)), ("title", &doc.title)]);
+        let question = fill(
+            template,
+            &[
+                ("section", heading),
+                ("section_l", &lower_first(heading)),
+                ("title", &doc.title),
+            ],
+        );
         out.push(Candidate {
             question,
             answer: format!("From the playbook page \"{}\", section \"{heading}\" (an example company's practice):\n\n{body}", doc.title),

@@ -49,15 +49,27 @@ fn real_main() -> anyhow::Result<()> {
         let (sources, from) = match args.sources {
             Some(n) => (n, "--sources".to_owned()),
             None if arxiv.exists() => {
-                let header = artifacts::inspect_artifact(&arxiv).with_context(|| format!("reading {}", arxiv.display()))?;
+                let header = artifacts::inspect_artifact(&arxiv)
+                    .with_context(|| format!("reading {}", arxiv.display()))?;
                 (header.rows as usize, arxiv.display().to_string())
             }
-            None => (config.llm.default_sources, "config llm.default_sources (seed scale)".to_owned()),
+            None => (
+                config.llm.default_sources,
+                "config llm.default_sources (seed scale)".to_owned(),
+            ),
         };
         let e = synth::run::estimate(&config, sources, from)?;
         println!(
             "dry run: LLM generator, {} sources ({}) x {} pairs with {}: {} calls, {} input + {} output tokens, ${:.2} at prices of {}; graph and calculation generators cost $0",
-            e.sources, e.sources_from, config.llm.pairs_per_source, e.model, e.calls, e.input_tokens, e.output_tokens, e.usd, e.prices_as_of
+            e.sources,
+            e.sources_from,
+            config.llm.pairs_per_source,
+            e.model,
+            e.calls,
+            e.input_tokens,
+            e.output_tokens,
+            e.usd,
+            e.prices_as_of
         );
         return Ok(());
     }

@@ -20,15 +20,24 @@ pub const STAGE: &str = "synth";
 
 /// FNV-1a of a string: a seed offset that does not depend on the platform or Rust version.
 pub fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Loads and validates the knowledge base, failing on any finding.
 pub fn load_knowledge(dir: &Path) -> Result<KnowledgeBase, SynthError> {
-    let fail = |count: usize, first: String| SynthError::Knowledge { dir: dir.to_path_buf(), count, first };
+    let fail = |count: usize, first: String| SynthError::Knowledge {
+        dir: dir.to_path_buf(),
+        count,
+        first,
+    };
     let validated = knowledge::load(dir).map_err(|e| fail(1, e.to_string()))?;
     validated.into_result().map_err(|findings| {
-        let first = findings.first().map(|f| format!("{}: {}", f.location, f.message)).unwrap_or_default();
+        let first = findings
+            .first()
+            .map(|f| format!("{}: {}", f.location, f.message))
+            .unwrap_or_default();
         fail(findings.len(), first)
     })
 }
@@ -43,10 +52,17 @@ pub struct Outcome {
 }
 
 /// Generates and validates every candidate; pure apart from reading nothing (the caller loads).
-pub fn synthesize(kb: &KnowledgeBase, config: &SynthConfig, created_at: Timestamp) -> Result<Outcome, SynthError> {
+pub fn synthesize(
+    kb: &KnowledgeBase,
+    config: &SynthConfig,
+    created_at: Timestamp,
+) -> Result<Outcome, SynthError> {
     let mut candidates: Vec<Candidate> = graph::generate(kb, &config.graph, config.seed);
     candidates.extend(calc::generate(config.calculation.per_family, config.seed)?);
-    let mut validator = Validator::new(config.validation.clone(), kb.questions.iter().map(|q| q.text.as_str()));
+    let mut validator = Validator::new(
+        config.validation.clone(),
+        kb.questions.iter().map(|q| q.text.as_str()),
+    );
     let mut outcome = Outcome::default();
     for c in candidates {
         match validator.check(&c) {
@@ -90,7 +106,13 @@ pub struct Summary {
 impl Outcome {
     /// Counts by generator, type, source kind and rejection reason.
     pub fn summary(&self, root: &Path) -> Summary {
-        let mut s = Summary { pairs: self.pairs.len(), rejects: self.rejects.len(), pairs_path: root.join(PAIRS_PATH), rejects_path: root.join(REJECTS_PATH), ..Summary::default() };
+        let mut s = Summary {
+            pairs: self.pairs.len(),
+            rejects: self.rejects.len(),
+            pairs_path: root.join(PAIRS_PATH),
+            rejects_path: root.join(REJECTS_PATH),
+            ..Summary::default()
+        };
         for p in &self.pairs {
             *s.by_generator.entry(p.generator.clone()).or_default() += 1;
             *s.by_type.entry(p.qa_type.clone()).or_default() += 1;
@@ -142,7 +164,11 @@ pub struct Estimate {
 }
 
 /// Estimates the LLM generator for `sources` sources with the prices of `config.llm_config`.
-pub fn estimate(config: &SynthConfig, sources: usize, sources_from: String) -> Result<Estimate, SynthError> {
+pub fn estimate(
+    config: &SynthConfig,
+    sources: usize,
+    sources_from: String,
+) -> Result<Estimate, SynthError> {
     let llm_config = llm::LlmConfig::load(&config.llm_config)?;
     let g = &config.llm;
     let base_calls = sources as u64;
@@ -153,10 +179,16 @@ pub fn estimate(config: &SynthConfig, sources: usize, sources_from: String) -> R
     // A repair call resends the prompt with the failed output appended.
     let input_tokens = base_calls * prompt + repairs * (prompt + completion);
     let output_tokens = (base_calls + repairs) * completion;
-    let price = llm_config.prices.price(&g.model).ok_or_else(|| SynthError::Config {
-        path: config.llm_config.clone(),
-        detail: format!("no price for model {:?}; add it to [prices.models]", g.model),
-    })?;
+    let price = llm_config
+        .prices
+        .price(&g.model)
+        .ok_or_else(|| SynthError::Config {
+            path: config.llm_config.clone(),
+            detail: format!(
+                "no price for model {:?}; add it to [prices.models]",
+                g.model
+            ),
+        })?;
     Ok(Estimate {
         sources,
         sources_from,

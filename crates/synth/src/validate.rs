@@ -26,19 +26,51 @@ pub fn check_length(question: &str, answer: &str, min: usize, max: usize) -> Opt
     for (what, text) in [("question", question), ("answer", answer)] {
         let n = text.chars().count();
         if n < min {
-            return reject("too_short", format!("{what} has {n} characters, fewer than {min}"));
+            return reject(
+                "too_short",
+                format!("{what} has {n} characters, fewer than {min}"),
+            );
         }
         if n > max {
-            return reject("too_long", format!("{what} has {n} characters, more than {max}"));
+            return reject(
+                "too_long",
+                format!("{what} has {n} characters, more than {max}"),
+            );
         }
     }
     None
 }
 
 const QUESTION_STARTS: &[&str] = &[
-    "what", "how", "why", "when", "which", "who", "where", "can", "could", "should", "would",
-    "do", "does", "did", "is", "are", "was", "will", "explain", "calculate", "compute",
-    "estimate", "tell", "help", "give", "walk", "describe", "need", "quick",
+    "what",
+    "how",
+    "why",
+    "when",
+    "which",
+    "who",
+    "where",
+    "can",
+    "could",
+    "should",
+    "would",
+    "do",
+    "does",
+    "did",
+    "is",
+    "are",
+    "was",
+    "will",
+    "explain",
+    "calculate",
+    "compute",
+    "estimate",
+    "tell",
+    "help",
+    "give",
+    "walk",
+    "describe",
+    "need",
+    "quick",
 ];
 
 /// The question ends with a question mark, or opens with an interrogative or a request.
@@ -55,7 +87,10 @@ pub fn check_is_question(question: &str) -> Option<Rejection> {
     if QUESTION_STARTS.contains(&first.as_str()) {
         return None;
     }
-    reject("not_a_question", format!("no question mark and opens with {first:?}"))
+    reject(
+        "not_a_question",
+        format!("no question mark and opens with {first:?}"),
+    )
 }
 
 const BOILERPLATE: &[&str] = &[
@@ -76,7 +111,9 @@ const BOILERPLATE: &[&str] = &[
 
 /// No refusal or assistant boilerplate in question or answer.
 pub fn check_boilerplate(question: &str, answer: &str) -> Option<Rejection> {
-    let text = format!("{} {}", question, answer).to_lowercase().replace('’', "'");
+    let text = format!("{} {}", question, answer)
+        .to_lowercase()
+        .replace('’', "'");
     BOILERPLATE
         .iter()
         .find(|p| text.contains(*p))
@@ -109,7 +146,11 @@ pub fn check_grounded(answer: &str, source: &str, min_overlap: f64) -> Option<Re
     if share < min_overlap {
         return reject(
             "ungrounded",
-            format!("{:.0}% of the answer's content words occur in the source, below {:.0}%", share * 100.0, min_overlap * 100.0),
+            format!(
+                "{:.0}% of the answer's content words occur in the source, below {:.0}%",
+                share * 100.0,
+                min_overlap * 100.0
+            ),
         );
     }
     None
@@ -143,7 +184,12 @@ pub fn check_numbers_in_source(answer: &str, source: &str) -> Option<Rejection> 
     numbers(answer)
         .into_iter()
         .find(|n| !known.contains(n))
-        .and_then(|n| reject("unsupported_number", format!("the answer states {n}, which the source does not contain")))
+        .and_then(|n| {
+            reject(
+                "unsupported_number",
+                format!("the answer states {n}, which the source does not contain"),
+            )
+        })
 }
 
 /// Lower-cased word 3-shingles of `text`, hashed (FNV-1a, so stable across runs and platforms).
@@ -174,7 +220,11 @@ pub fn shingles(text: &str) -> BTreeSet<u64> {
 pub fn jaccard(a: &BTreeSet<u64>, b: &BTreeSet<u64>) -> f64 {
     let inter = a.intersection(b).count();
     let union = a.len() + b.len() - inter;
-    if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+    if union == 0 {
+        1.0
+    } else {
+        inter as f64 / union as f64
+    }
 }
 
 const BANDS: usize = 16;
@@ -198,7 +248,12 @@ pub struct NearDuplicateIndex {
 impl NearDuplicateIndex {
     fn bands(set: &BTreeSet<u64>) -> Vec<u64> {
         let signature: Vec<u64> = (0..BANDS * ROWS)
-            .map(|i| set.iter().map(|h| mix(h ^ mix(i as u64 + 1))).min().unwrap_or(0))
+            .map(|i| {
+                set.iter()
+                    .map(|h| mix(h ^ mix(i as u64 + 1)))
+                    .min()
+                    .unwrap_or(0)
+            })
             .collect();
         signature
             .chunks(ROWS)
@@ -242,12 +297,19 @@ pub struct Validator {
 
 impl Validator {
     /// A validator that also rejects anything close to one of `evaluation_questions`.
-    pub fn new<'a>(config: ValidationConfig, evaluation_questions: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn new<'a>(
+        config: ValidationConfig,
+        evaluation_questions: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         let mut evaluation = NearDuplicateIndex::default();
         for q in evaluation_questions {
             evaluation.insert(q);
         }
-        Self { config, accepted: NearDuplicateIndex::default(), evaluation }
+        Self {
+            config,
+            accepted: NearDuplicateIndex::default(),
+            evaluation,
+        }
     }
 
     /// Checks `c`; on acceptance its question joins the near-duplicate index.
@@ -259,20 +321,28 @@ impl Validator {
             .or_else(|| {
                 let source = c.source_text.as_deref()?;
                 check_grounded(&c.answer, source, cfg.min_grounding_overlap).or_else(|| {
-                    (c.generator == "llm").then(|| check_numbers_in_source(&c.answer, source)).flatten()
+                    (c.generator == "llm")
+                        .then(|| check_numbers_in_source(&c.answer, source))
+                        .flatten()
                 })
             });
         if let Some(r) = single {
             return Err(r);
         }
-        if let Some((q, s)) = self.evaluation.find(&c.question, cfg.near_duplicate_jaccard) {
+        if let Some((q, s)) = self
+            .evaluation
+            .find(&c.question, cfg.near_duplicate_jaccard)
+        {
             return Err(Rejection {
                 reason: "evaluation_leak",
                 detail: format!("Jaccard {s:.2} with the labelled evaluation question {q:?}"),
             });
         }
         if let Some((q, s)) = self.accepted.find(&c.question, cfg.near_duplicate_jaccard) {
-            return Err(Rejection { reason: "near_duplicate", detail: format!("Jaccard {s:.2} with {q:?}") });
+            return Err(Rejection {
+                reason: "near_duplicate",
+                detail: format!("Jaccard {s:.2} with {q:?}"),
+            });
         }
         self.accepted.insert(&c.question);
         Ok(())

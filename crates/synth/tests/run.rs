@@ -31,11 +31,25 @@ fn default_run_writes_at_least_5000_validated_pairs_and_their_rejects() {
     assert_eq!(rejects.len(), summary.rejects);
     assert!(pairs.len() >= 5000, "only {} pairs", pairs.len());
     for generator in ["graph", "calculation"] {
-        assert!(summary.by_generator.get(generator).is_some_and(|n| *n > 500), "{summary:?}");
+        assert!(
+            summary
+                .by_generator
+                .get(generator)
+                .is_some_and(|n| *n > 500),
+            "{summary:?}"
+        );
     }
-    assert!(rejects.iter().all(|r| !r.reason.is_empty() && !r.detail.is_empty()));
+    assert!(
+        rejects
+            .iter()
+            .all(|r| !r.reason.is_empty() && !r.detail.is_empty())
+    );
     let manifest = artifacts::Manifest::load(dir.path()).unwrap();
-    assert!(manifest.entry(PAIRS_PATH).is_some_and(|e| e.stage == "synth" && e.rows == pairs.len() as u64));
+    assert!(
+        manifest
+            .entry(PAIRS_PATH)
+            .is_some_and(|e| e.stage == "synth" && e.rows == pairs.len() as u64)
+    );
     assert!(manifest.entry(REJECTS_PATH).is_some());
 }
 
@@ -44,12 +58,26 @@ fn no_labelled_question_becomes_a_training_pair() {
     let config = config();
     let kb = load_knowledge(&config.knowledge_dir).unwrap();
     let outcome = synthesize(&kb, &config, Timestamp(0)).unwrap();
-    let norm = |s: &str| s.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
-    let labelled: std::collections::BTreeSet<String> = kb.questions.iter().map(|q| norm(&q.text)).collect();
+    let norm = |s: &str| {
+        s.to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let labelled: std::collections::BTreeSet<String> =
+        kb.questions.iter().map(|q| norm(&q.text)).collect();
     assert!(!labelled.is_empty());
-    assert!(outcome.pairs.iter().all(|p| !labelled.contains(&norm(&p.question))));
+    assert!(
+        outcome
+            .pairs
+            .iter()
+            .all(|p| !labelled.contains(&norm(&p.question)))
+    );
     for p in &outcome.pairs {
-        assert!(p.question.chars().count() >= 50 && p.answer.chars().count() <= 5000, "{p:?}");
+        assert!(
+            p.question.chars().count() >= 50 && p.answer.chars().count() <= 5000,
+            "{p:?}"
+        );
     }
 }
 

@@ -3,8 +3,8 @@
 use synth::Candidate;
 use synth::config::ValidationConfig;
 use synth::validate::{
-    NearDuplicateIndex, Validator, check_boilerplate, check_grounded, check_is_question, check_length,
-    check_numbers_in_source,
+    NearDuplicateIndex, Validator, check_boilerplate, check_grounded, check_is_question,
+    check_length, check_numbers_in_source,
 };
 
 const Q: &str = "How many users per group do I need for a 5% baseline and a 10% relative lift?";
@@ -13,17 +13,27 @@ const A: &str = "You need 31,234 users per group to detect the lift with 80% pow
 #[test]
 fn length_accepts_50_to_5000_and_rejects_outside() {
     assert_eq!(check_length(Q, A, 50, 5000), None);
-    assert_eq!(check_length("What is CUPED?", A, 50, 5000).map(|r| r.reason), Some("too_short"));
+    assert_eq!(
+        check_length("What is CUPED?", A, 50, 5000).map(|r| r.reason),
+        Some("too_short")
+    );
     let long = "x".repeat(5001);
-    assert_eq!(check_length(Q, &long, 50, 5000).map(|r| r.reason), Some("too_long"));
+    assert_eq!(
+        check_length(Q, &long, 50, 5000).map(|r| r.reason),
+        Some("too_long")
+    );
 }
 
 #[test]
 fn question_rule_accepts_questions_and_requests_and_rejects_statements() {
     assert_eq!(check_is_question(Q), None);
-    assert_eq!(check_is_question("calculate the sample size for baseline 5% and mde 10%"), None);
     assert_eq!(
-        check_is_question("The sample size depends on the baseline and the lift.").map(|r| r.reason),
+        check_is_question("calculate the sample size for baseline 5% and mde 10%"),
+        None
+    );
+    assert_eq!(
+        check_is_question("The sample size depends on the baseline and the lift.")
+            .map(|r| r.reason),
         Some("not_a_question")
     );
 }
@@ -31,16 +41,34 @@ fn question_rule_accepts_questions_and_requests_and_rejects_statements() {
 #[test]
 fn boilerplate_rule_rejects_refusals_and_assistant_phrases() {
     assert_eq!(check_boilerplate(Q, A), None);
-    assert_eq!(check_boilerplate(Q, "As an AI language model, I cannot compute this.").map(|r| r.reason), Some("refusal_or_boilerplate"));
-    assert_eq!(check_boilerplate(Q, "I’m sorry, but that is outside my scope.").map(|r| r.reason), Some("refusal_or_boilerplate"));
+    assert_eq!(
+        check_boilerplate(Q, "As an AI language model, I cannot compute this.").map(|r| r.reason),
+        Some("refusal_or_boilerplate")
+    );
+    assert_eq!(
+        check_boilerplate(Q, "I’m sorry, but that is outside my scope.").map(|r| r.reason),
+        Some("refusal_or_boilerplate")
+    );
 }
 
 #[test]
 fn grounding_accepts_overlapping_answers_and_rejects_unrelated_ones() {
     let source = "CUPED reduces the variance of a metric using pre-experiment data as a covariate.";
-    assert_eq!(check_grounded("CUPED uses pre-experiment data to reduce metric variance.", source, 0.6), None);
     assert_eq!(
-        check_grounded("Bayesian priors shrink posterior estimates toward the population mean.", source, 0.6).map(|r| r.reason),
+        check_grounded(
+            "CUPED uses pre-experiment data to reduce metric variance.",
+            source,
+            0.6
+        ),
+        None
+    );
+    assert_eq!(
+        check_grounded(
+            "Bayesian priors shrink posterior estimates toward the population mean.",
+            source,
+            0.6
+        )
+        .map(|r| r.reason),
         Some("ungrounded")
     );
 }
@@ -48,9 +76,18 @@ fn grounding_accepts_overlapping_answers_and_rejects_unrelated_ones() {
 #[test]
 fn numbers_rule_flags_numbers_missing_from_the_source() {
     let source = "The study ran 12 experiments and found a 3.5% average lift on 40,000 users.";
-    assert_eq!(check_numbers_in_source("Across 12 experiments the lift averaged 3.5% on 40,000 users.", source), None);
+    assert_eq!(
+        check_numbers_in_source(
+            "Across 12 experiments the lift averaged 3.5% on 40,000 users.",
+            source
+        ),
+        None
+    );
     let flagged = check_numbers_in_source("Across 14 experiments the lift averaged 3.5%.", source);
-    assert_eq!(flagged.as_ref().map(|r| r.reason), Some("unsupported_number"));
+    assert_eq!(
+        flagged.as_ref().map(|r| r.reason),
+        Some("unsupported_number")
+    );
     assert!(flagged.is_some_and(|r| r.detail.contains("14")));
 }
 
@@ -58,9 +95,30 @@ fn numbers_rule_flags_numbers_missing_from_the_source() {
 fn near_duplicate_index_finds_rephrasings_but_not_different_numbers() {
     let mut index = NearDuplicateIndex::default();
     index.insert(Q);
-    assert!(index.find("How many users per group do I need for a 5% baseline and a 10% relative lift", 0.8).is_some());
-    assert!(index.find("How many users per group do I need for a 2% baseline and a 25% relative lift?", 0.8).is_none());
-    assert!(index.find("What is the difference between CUPED and stratification in experiments?", 0.8).is_none());
+    assert!(
+        index
+            .find(
+                "How many users per group do I need for a 5% baseline and a 10% relative lift",
+                0.8
+            )
+            .is_some()
+    );
+    assert!(
+        index
+            .find(
+                "How many users per group do I need for a 2% baseline and a 25% relative lift?",
+                0.8
+            )
+            .is_none()
+    );
+    assert!(
+        index
+            .find(
+                "What is the difference between CUPED and stratification in experiments?",
+                0.8
+            )
+            .is_none()
+    );
 }
 
 fn candidate(question: &str, generator: &str, source: Option<&str>) -> Candidate {
@@ -79,7 +137,12 @@ fn candidate(question: &str, generator: &str, source: Option<&str>) -> Candidate
 }
 
 fn config() -> ValidationConfig {
-    ValidationConfig { min_chars: 50, max_chars: 5000, near_duplicate_jaccard: 0.8, min_grounding_overlap: 0.6 }
+    ValidationConfig {
+        min_chars: 50,
+        max_chars: 5000,
+        near_duplicate_jaccard: 0.8,
+        min_grounding_overlap: 0.6,
+    }
 }
 
 #[test]
@@ -87,8 +150,16 @@ fn validator_rejects_a_repeated_question_and_an_evaluation_question() {
     let eval = "How long should I run an A/B test with 20,000 daily visitors and a 3% baseline?";
     let mut v = Validator::new(config(), [eval]);
     assert_eq!(v.check(&candidate(Q, "calculation", None)), Ok(()));
-    assert_eq!(v.check(&candidate(Q, "calculation", None)).map_err(|r| r.reason), Err("near_duplicate"));
-    assert_eq!(v.check(&candidate(eval, "graph", None)).map_err(|r| r.reason), Err("evaluation_leak"));
+    assert_eq!(
+        v.check(&candidate(Q, "calculation", None))
+            .map_err(|r| r.reason),
+        Err("near_duplicate")
+    );
+    assert_eq!(
+        v.check(&candidate(eval, "graph", None))
+            .map_err(|r| r.reason),
+        Err("evaluation_leak")
+    );
 }
 
 #[test]
@@ -96,6 +167,11 @@ fn validator_checks_numbers_only_for_llm_pairs() {
     let source = "You need users per group to detect the lift with power at alpha.";
     let mut v = Validator::new(config(), []);
     assert_eq!(v.check(&candidate(Q, "graph", Some(source))), Ok(()));
-    let other = "What sample size per arm do we need when the baseline conversion is 5% and lift 10%?";
-    assert_eq!(v.check(&candidate(other, "llm", Some(source))).map_err(|r| r.reason), Err("unsupported_number"));
+    let other =
+        "What sample size per arm do we need when the baseline conversion is 5% and lift 10%?";
+    assert_eq!(
+        v.check(&candidate(other, "llm", Some(source)))
+            .map_err(|r| r.reason),
+        Err("unsupported_number")
+    );
 }

@@ -16,7 +16,10 @@ use graphrag::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser, Debug)]
-#[command(name = "graphrag", about = "Knowledge graph and document retrieval for Lift")]
+#[command(
+    name = "graphrag",
+    about = "Knowledge graph and document retrieval for Lift"
+)]
 struct Cli {
     /// Settings file; defaults to configs/graphrag.toml when it exists.
     #[arg(long, global = true)]
@@ -125,10 +128,14 @@ fn load_config(cli: &Cli) -> Result<Config> {
 /// Resolves the model from the asset cache; `ORT_DYLIB_PATH` overrides the runtime library.
 fn load_model(config: &Config) -> Result<Arc<MiniLm>> {
     let cache = assets::AssetCache::from_env().context("locating the asset cache")?;
-    let files = cache.embedding_model().context("the embedding model is not installed; run `cargo xtask setup`")?;
+    let files = cache
+        .embedding_model()
+        .context("the embedding model is not installed; run `cargo xtask setup`")?;
     let onnxruntime = match std::env::var_os("ORT_DYLIB_PATH") {
         Some(p) => PathBuf::from(p),
-        None => cache.onnxruntime_library().context("ONNX Runtime is not installed; run `cargo xtask setup`")?,
+        None => cache
+            .onnxruntime_library()
+            .context("ONNX Runtime is not installed; run `cargo xtask setup`")?,
     };
     let paths = ModelPaths {
         onnx: files.onnx,
@@ -139,7 +146,11 @@ fn load_model(config: &Config) -> Result<Arc<MiniLm>> {
         onnxruntime,
     };
     let threads = effective_threads(config.index.threads);
-    Ok(Arc::new(MiniLm::load(&paths, threads, config.index.embed_batch)?))
+    Ok(Arc::new(MiniLm::load(
+        &paths,
+        threads,
+        config.index.embed_batch,
+    )?))
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
@@ -181,7 +192,15 @@ async fn run(cli: Cli) -> Result<()> {
             } else {
                 bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
             }
-            let report = index(&store, model.as_ref(), &kb, &docs, &config.index, &Bar(bar.clone())).await?;
+            let report = index(
+                &store,
+                model.as_ref(),
+                &kb,
+                &docs,
+                &config.index,
+                &Bar(bar.clone()),
+            )
+            .await?;
             bar.finish_and_clear();
             if cli.json {
                 print_json(&report)?;
@@ -206,21 +225,52 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Search { question, mode, k, log } => {
+        Command::Search {
+            question,
+            mode,
+            k,
+            log,
+        } => {
             let mode: Mode = mode.parse()?;
             let engine = engine(&config).await?;
-            let ctx = engine.retrieve(question, RetrieveOptions { mode, k: *k, log: *log }).await?;
+            let ctx = engine
+                .retrieve(
+                    question,
+                    RetrieveOptions {
+                        mode,
+                        k: *k,
+                        log: *log,
+                    },
+                )
+                .await?;
             if cli.json {
                 print_json(&ctx)?;
             } else {
-                let ents: Vec<String> =
-                    ctx.entities.iter().map(|e| format!("{} ({}, {:.2})", e.concept, e.method.as_str(), e.confidence)).collect();
-                println!("entities: {}", if ents.is_empty() { "none".into() } else { ents.join(", ") });
+                let ents: Vec<String> = ctx
+                    .entities
+                    .iter()
+                    .map(|e| format!("{} ({}, {:.2})", e.concept, e.method.as_str(), e.confidence))
+                    .collect();
+                println!(
+                    "entities: {}",
+                    if ents.is_empty() {
+                        "none".into()
+                    } else {
+                        ents.join(", ")
+                    }
+                );
                 for (i, item) in ctx.items.iter().enumerate() {
                     let c = item.contributions;
                     println!(
                         "{:2}. [{:?}] {} score {:.4} (bm25 {:.4} vector {:.4} graph {:.4} paths {:.4})",
-                        i + 1, item.kind, item.title, item.score, c.bm25, c.vector, c.graph, c.paths
+                        i + 1,
+                        item.kind,
+                        item.title,
+                        item.score,
+                        c.bm25,
+                        c.vector,
+                        c.graph,
+                        c.paths
                     );
                     let cite = &item.citation;
                     let mut parts: Vec<String> = Vec::new();
@@ -256,7 +306,12 @@ async fn run(cli: Cli) -> Result<()> {
                 (None, _) => bail!("no path between {from} and {to} within the hop limit"),
             }
         }
-        Command::Neighbors { concept, depth, kinds, direction: dir } => {
+        Command::Neighbors {
+            concept,
+            depth,
+            kinds,
+            direction: dir,
+        } => {
             let engine = engine(&config).await?;
             let filter = Engine::edge_filter(kinds, direction(dir)?)?;
             let visits = engine.neighbors(concept, *depth, &filter)?;
@@ -295,7 +350,12 @@ async fn run(cli: Cli) -> Result<()> {
                 for e in &found {
                     println!(
                         "{:>4}..{:<4} {:30} {:10} {:.2}  \"{}\"",
-                        e.start, e.end, e.concept, e.method.as_str(), e.confidence, e.surface
+                        e.start,
+                        e.end,
+                        e.concept,
+                        e.method.as_str(),
+                        e.confidence,
+                        e.surface
                     );
                 }
             }
@@ -326,7 +386,12 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 println!(
                     "concepts {}  relations {}  documents {}  chunks {}  mentions {}  logged queries {}",
-                    counts.concepts, counts.relations, counts.sources, counts.chunks, counts.mentions, counts.queries
+                    counts.concepts,
+                    counts.relations,
+                    counts.sources,
+                    counts.chunks,
+                    counts.mentions,
+                    counts.queries
                 );
             }
         }
@@ -336,7 +401,11 @@ async fn run(cli: Cli) -> Result<()> {
 
 fn main() {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -14,9 +14,9 @@ use graphrag::store::Store;
 /// these tests must not pass without the real model.
 pub fn model_paths() -> ModelPaths {
     let cache = assets::AssetCache::from_env().expect("asset cache location");
-    let files = cache
-        .embedding_model()
-        .unwrap_or_else(|e| panic!("MiniLM embedding model missing ({e}); run `cargo xtask setup`"));
+    let files = cache.embedding_model().unwrap_or_else(|e| {
+        panic!("MiniLM embedding model missing ({e}); run `cargo xtask setup`")
+    });
     let ort = cache
         .onnxruntime_library()
         .unwrap_or_else(|e| panic!("ONNX Runtime missing ({e}); run `cargo xtask setup`"));
@@ -45,10 +45,16 @@ pub fn knowledge_dir() -> PathBuf {
 
 /// A store config for `location` with a fresh database name.
 pub fn store_config(location: &str, database: &str) -> StoreConfig {
-    StoreConfig { location: location.into(), database: database.into(), ..StoreConfig::default() }
+    StoreConfig {
+        location: location.into(),
+        database: database.into(),
+        ..StoreConfig::default()
+    }
 }
 
 /// A fresh in-memory store.
 pub async fn mem_store(database: &str) -> Store {
-    Store::open(&store_config("mem://", database)).await.expect("mem store opens")
+    Store::open(&store_config("mem://", database))
+        .await
+        .expect("mem store opens")
 }
