@@ -6,6 +6,8 @@
 //!
 //! Run: `cargo xtask env` exports, then `cargo bench -p graphrag --bench retrieve`.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented public functions.
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
