@@ -389,13 +389,25 @@ impl Store {
         sql: &str,
         vars: Variables,
     ) -> Result<surrealdb::IndexedResults> {
-        let response = self
-            .db
-            .query(sql)
-            .bind(vars)
-            .await
-            .map_err(Error::query(what))?;
-        response.check().map_err(Error::query(what))
+        // SurrealKV reports a write-write conflict between concurrent transactions as a
+        // retryable error; retry a few times with a short pause before giving up.
+        const ATTEMPTS: u32 = 5;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = match self.db.query(sql).bind(vars.clone()).await {
+                Ok(response) => response.check(),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(results) => return Ok(results),
+                Err(e) if attempt < ATTEMPTS && is_transaction_conflict(&e) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)))
+                        .await;
+                }
+                Err(e) => return Err(Error::query(what)(e)),
+            }
+        }
     }
 
     async fn rows<T: SurrealValue>(
@@ -820,4 +832,10 @@ impl Store {
             queries: n[5],
         })
     }
+}
+
+/// Whether a store error is a retryable write conflict between transactions.
+fn is_transaction_conflict(error: &surrealdb::Error) -> bool {
+    let text = error.to_string();
+    text.contains("Transaction conflict") || text.contains("TransactionConflict")
 }
