@@ -1,0 +1,1 @@
+//! The answering pipeline (skeleton, being written).

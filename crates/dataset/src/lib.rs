@@ -1,0 +1,1 @@
+//! Pipeline stage 3 (skeleton, being written): combine, clean, deduplicate, split, format.

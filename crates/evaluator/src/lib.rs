@@ -1,0 +1,1 @@
+//! Pipeline stage 5 (skeleton, being written): test sets, metrics, comparative runs, reports.

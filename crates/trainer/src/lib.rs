@@ -1,0 +1,1 @@
+//! Pipeline stage 4 (skeleton, being written): QLoRA fine-tuning on libtorch.
