@@ -1,0 +1,1 @@
+//! GGUF files (skeleton, being written): metadata, tensors, tokenizer, writer.
