@@ -8,7 +8,10 @@
 //! - `fmt-check`: `cargo fmt --check` over the workspace.
 //! - `env`: print the environment variables that point builds and binaries at the assets.
 //! - `validate-knowledge`: check `data/knowledge` and print its counts.
-//! - `demo`: the main job on embedded defaults, end to end through what exists today.
+//! - `demo`: the calculator, knowledge base and collector on embedded defaults.
+//! - `ask "<question>"`: setup, bring the index up to date (with progress), then answer with the
+//!   whole assistant pipeline (`crates/assistant`'s `ask` binary). The README's main job.
+//! - `serve [--host H] [--port N]`: setup, index, then the HTTP API (`inference-api`).
 //!
 //! The tidy tests (repository rules) are `#[test]`s of this crate, so `cargo test` runs them.
 
@@ -33,7 +36,10 @@ commands:
   env         print the environment variables pointing at the installed assets
   validate-knowledge
               check data/knowledge (ids, relations, cycles, questions) and print counts
-  demo        the main job on embedded defaults: setup, knowledge, calculator, collector";
+  demo        setup, knowledge, calculator and collector on embedded defaults
+  ask \"<q>\"   setup, index the knowledge base, then answer a question (the main job);
+              flags after the question go to the `ask` binary (--json, --no-generate, --mode)
+  serve       setup, index, then serve the HTTP API (--host H --port N, default 127.0.0.1:8080)";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -76,6 +82,20 @@ fn run(args: Vec<String>) -> Result<()> {
         "demo" => {
             no_extra_args(command, rest)?;
             demo()
+        }
+        "ask" => {
+            if rest.is_empty() {
+                bail!("usage: cargo xtask ask \"<question>\" [--json] [--no-generate]");
+            }
+            prepare_serving()?;
+            let mut args: Vec<&str> = vec!["--no-index"];
+            args.extend(rest.iter().map(String::as_str));
+            cargo_run_with_assets("assistant", Some("ask"), &args)
+        }
+        "serve" => {
+            prepare_serving()?;
+            let args: Vec<&str> = rest.iter().map(String::as_str).collect();
+            cargo_run_with_assets("inference-api", None, &args)
         }
         "validate-knowledge" => {
             no_extra_args(command, rest)?;
@@ -358,6 +378,36 @@ fn cargo_run(package: &str, args: &[&str]) -> Result<()> {
         .with_context(|| format!("running {package}"))?;
     if !status.success() {
         bail!("{package} {} failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Installs what is missing and brings the graph index up to date; the indexer prints its
+/// progress and does no work when nothing changed.
+fn prepare_serving() -> Result<()> {
+    setup::run(&setup::Options::from_env()?)?;
+    cargo_run_with_assets("graphrag", None, &["index"])
+}
+
+/// `cargo run` of a workspace binary from the project root, with the asset environment set.
+fn cargo_run_with_assets(package: &str, bin: Option<&str>, args: &[&str]) -> Result<()> {
+    let cache = assets::AssetCache::from_env()?;
+    let mut command = Command::new(cargo());
+    command
+        .current_dir(project_root())
+        .args(["run", "--quiet", "--package", package]);
+    if let Some(bin) = bin {
+        command.args(["--bin", bin]);
+    }
+    command.arg("--").args(args);
+    for (key, value) in asset_env(&cache)? {
+        command.env(key, value);
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("running {package}"))?;
+    if !status.success() {
+        bail!("{package} failed with {status}");
     }
     Ok(())
 }

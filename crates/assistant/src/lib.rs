@@ -1,1 +1,4 @@
 //! The answering pipeline (skeleton, being written).
+
+pub mod calculate;
+pub mod understand;

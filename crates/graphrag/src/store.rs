@@ -255,6 +255,13 @@ struct Count {
     n: i64,
 }
 
+#[derive(Debug, Clone, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct FeedbackRow {
+    rating: Option<i64>,
+    feedback: Option<String>,
+}
+
 /// A chunk found by a search, with what a citation needs.
 #[derive(Debug, Clone, PartialEq, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
@@ -800,6 +807,72 @@ impl Store {
         )
         .await?;
         Ok(())
+    }
+
+    /// Records an answered question under the caller's `query_id`, so that feedback can find it.
+    pub async fn log_answer(
+        &self,
+        query_id: &str,
+        question: &str,
+        mode: &str,
+        items: Vec<String>,
+        latency_ms: f64,
+    ) -> Result<()> {
+        let mut vars = Variables::new();
+        vars.insert("id", RecordId::new("query_log", query_id));
+        vars.insert("question", question.to_string());
+        vars.insert("mode", mode.to_string());
+        vars.insert("items", items);
+        vars.insert("latency", latency_ms);
+        self.run(
+            "log answer",
+            "CREATE $id SET question = $question, mode = $mode, items = $items, latency_ms = $latency",
+            vars,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a rating and comment on a logged answer; `false` when no answer has that id.
+    pub async fn record_feedback(
+        &self,
+        query_id: &str,
+        rating: i64,
+        comment: Option<&str>,
+    ) -> Result<bool> {
+        let mut vars = Variables::new();
+        vars.insert("id", RecordId::new("query_log", query_id));
+        vars.insert("rating", rating);
+        vars.insert("comment", comment.map(str::to_string));
+        let mut response = self
+            .run(
+                "record feedback",
+                "UPDATE $id SET rating = $rating, feedback = $comment RETURN rating, feedback",
+                vars,
+            )
+            .await?;
+        let rows: Vec<FeedbackRow> = response
+            .take(0)
+            .map_err(Error::query("record feedback"))?;
+        Ok(!rows.is_empty())
+    }
+
+    /// The rating and comment stored for a logged answer, if any.
+    pub async fn feedback_of(&self, query_id: &str) -> Result<Option<(i64, Option<String>)>> {
+        let mut vars = Variables::new();
+        vars.insert("id", RecordId::new("query_log", query_id));
+        let mut response = self
+            .run(
+                "read feedback",
+                "SELECT rating, feedback FROM $id WHERE rating != NONE",
+                vars,
+            )
+            .await?;
+        let rows: Vec<FeedbackRow> = response.take(0).map_err(Error::query("read feedback"))?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.rating.map(|rating| (rating, r.feedback))))
     }
 
     /// Row counts of every table.

@@ -711,6 +711,8 @@ pub fn generate(per_family: usize, seed: u64) -> Result<Vec<Candidate>, SynthErr
                 source_url: None,
                 source_title: Some(format!("stats::{family}")),
                 calculation_json: Some(json.to_string()),
+                license: None,
+                provenance: None,
                 source_text: None,
             });
         }

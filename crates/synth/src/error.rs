@@ -38,7 +38,18 @@ pub enum SynthError {
     /// Writing an artifact or the manifest failed.
     #[error(transparent)]
     Artifact(#[from] artifacts::ArtifactError),
-    /// The LLM price table could not be loaded.
-    #[error("cannot load LLM prices: {0}")]
+    /// A prompt template could not be read or is invalid.
+    #[error("prompt template {path}: {detail}; fix the file or point llm.prompt at another")]
+    Prompt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A language-model backend could not be set up (prices, client, model file).
+    #[error("language model: {0}")]
     Llm(#[from] llm::Error),
+    /// The async runtime for the LLM generator could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }

@@ -72,6 +72,8 @@ fn concept_candidate(c: &Concept, qa_type: &str, question: String, answer: Strin
         source_url: url,
         source_title: title.or_else(|| Some(c.name.clone())),
         calculation_json: None,
+        license: None,
+        provenance: None,
         source_text: Some(concept_text(c)),
     }
 }
@@ -308,6 +310,8 @@ pub fn generate(kb: &KnowledgeBase, cfg: &GraphConfig, seed: u64) -> Vec<Candida
                 source_url: None,
                 source_title: Some(format!("{} {} {}", from.name, r.kind, to.name)),
                 calculation_json: None,
+                license: None,
+                provenance: None,
                 source_text: Some(format!(
                     "{} {} {} {}",
                     r.explanation,
@@ -395,6 +399,8 @@ fn multi_hop(
             source_url: None,
             source_title: Some(format!("{} → {} → {}", x.name, y.name, z.name)),
             calculation_json: None,
+            license: None,
+            provenance: None,
             source_text: Some(format!(
                 "{} {} {} {} {} {}",
                 edge_sentence(a, &x.name, &y.name),
@@ -477,6 +483,8 @@ fn playbook_pairs(
             source_url: None,
             source_title: Some(doc.title.clone()),
             calculation_json: None,
+            license: None,
+            provenance: None,
             source_text: Some(format!("{} {heading} {body} from the playbook page section an example company's practice", doc.title)),
         });
     }

@@ -21,6 +21,9 @@ pub mod calc;
 pub mod config;
 mod error;
 pub mod graph;
+pub mod llm_qa;
+pub mod prompt;
+pub mod provider;
 pub mod run;
 pub mod validate;
 
@@ -52,13 +55,41 @@ pub struct Candidate {
     pub calculation_json: Option<String>,
     /// The text the answer must be grounded in, when grounding is checked.
     pub source_text: Option<String>,
+    /// The source's licence, when it has one.
+    pub license: Option<String>,
+    /// For LLM pairs: which model wrote it, with which prompt, at what cost.
+    pub provenance: Option<LlmProvenance>,
+}
+
+/// Where an LLM pair came from and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmProvenance {
+    /// `anthropic`, `openai-compatible` or `local`.
+    pub provider: String,
+    /// The model id.
+    pub model: String,
+    /// The prompt template version.
+    pub prompt_version: String,
+    /// Hex SHA-256 of the rendered prompt.
+    pub prompt_hash: String,
+    /// This pair's share of the call's prompt tokens.
+    pub input_tokens: u64,
+    /// This pair's share of the call's completion tokens.
+    pub output_tokens: u64,
+    /// This pair's share of the call's cost in USD.
+    pub cost_usd: f64,
 }
 
 impl Candidate {
     /// A stable id: the first 16 hex digits of SHA-256 over generator, source and question.
     pub fn qa_id(&self) -> String {
+        Self::id_of(&[&self.generator, &self.source_id, &self.question])
+    }
+
+    /// The first 16 hex digits of SHA-256 over `parts`, each followed by a zero byte.
+    pub fn id_of(parts: &[&str]) -> String {
         let mut hasher = Sha256::new();
-        for part in [&self.generator, &self.source_id, &self.question] {
+        for part in parts {
             hasher.update(part.as_bytes());
             hasher.update([0u8]);
         }
@@ -72,6 +103,8 @@ impl Candidate {
 
     /// The artifact row for this candidate, stamped `created_at`.
     pub fn into_pair(self, created_at: artifacts::Timestamp) -> artifacts::QaPair {
+        let p = self.provenance.as_ref();
+        let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         artifacts::QaPair {
             qa_id: self.qa_id(),
             question: self.question,
@@ -82,14 +115,14 @@ impl Candidate {
             source_id: self.source_id,
             source_url: self.source_url,
             source_title: self.source_title,
-            license: None,
-            provider: None,
-            model: None,
-            prompt_version: None,
-            prompt_hash: None,
-            input_tokens: None,
-            output_tokens: None,
-            cost_usd: None,
+            license: self.license.clone(),
+            provider: p.map(|p| p.provider.clone()),
+            model: p.map(|p| p.model.clone()),
+            prompt_version: p.map(|p| p.prompt_version.clone()),
+            prompt_hash: p.map(|p| p.prompt_hash.clone()),
+            input_tokens: p.map(|p| tokens(p.input_tokens)),
+            output_tokens: p.map(|p| tokens(p.output_tokens)),
+            cost_usd: p.map(|p| p.cost_usd),
             calculation_json: self.calculation_json,
             created_at,
         }

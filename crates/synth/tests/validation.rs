@@ -132,6 +132,8 @@ fn candidate(question: &str, generator: &str, source: Option<&str>) -> Candidate
         source_url: None,
         source_title: None,
         calculation_json: None,
+        license: None,
+        provenance: None,
         source_text: source.map(str::to_owned),
     }
 }
