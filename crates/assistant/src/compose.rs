@@ -31,7 +31,7 @@ pub fn missing_inputs(understanding: &Understanding) -> Vec<MissingInput> {
         .missing
         .iter()
         .map(|m| MissingInput {
-            name: m.name.clone(),
+            name: m.name.as_str().to_owned(),
             question: m.question.clone(),
         })
         .collect()

@@ -146,8 +146,7 @@ impl AssistantConfig {
         if self.generation.max_tokens == 0 {
             return fail("generation.max_tokens must be positive");
         }
-        if !(self.generation.timeout_seconds.is_finite() && self.generation.timeout_seconds > 0.0)
-        {
+        if !(self.generation.timeout_seconds.is_finite() && self.generation.timeout_seconds > 0.0) {
             return fail("generation.timeout_seconds must be positive");
         }
         if !(0.0..=2.0).contains(&self.generation.temperature) {

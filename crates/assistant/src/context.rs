@@ -45,7 +45,10 @@ impl Context {
     pub fn facts(&self) -> String {
         let mut out = String::new();
         for item in &self.items {
-            out.push_str(&format!("[{}] {}: {}\n", item.marker, item.title, item.text));
+            out.push_str(&format!(
+                "[{}] {}: {}\n",
+                item.marker, item.title, item.text
+            ));
         }
         out
     }
@@ -109,7 +112,11 @@ pub fn assemble(
             kind,
             title: item.title.clone(),
             url: item.citation.url.clone(),
-            source: item.citation.title.clone().or_else(|| item.citation.document.clone()),
+            source: item
+                .citation
+                .title
+                .clone()
+                .or_else(|| item.citation.document.clone()),
             snippet: shorten(&item.text, 240),
         });
         ctx.items.push(ContextItem {
@@ -202,7 +209,12 @@ mod tests {
     fn an_oversized_first_item_is_shortened_not_dropped() {
         let long = "A sentence about power. ".repeat(100);
         let ctx = assemble(
-            &retrieved(vec![item(ItemKind::Chunk, "chunk:arxiv/1#0", &long, Some("arxiv/1"))]),
+            &retrieved(vec![item(
+                ItemKind::Chunk,
+                "chunk:arxiv/1#0",
+                &long,
+                Some("arxiv/1"),
+            )]),
             50,
             3.5,
             10,
@@ -221,7 +233,10 @@ mod tests {
             ("playbook/srm", CitationKind::Playbook),
             ("local/notes", CitationKind::Chunk),
         ] {
-            assert_eq!(citation_kind(&item(ItemKind::Chunk, "c", "t", Some(doc))), kind);
+            assert_eq!(
+                citation_kind(&item(ItemKind::Chunk, "c", "t", Some(doc))),
+                kind
+            );
         }
     }
 }

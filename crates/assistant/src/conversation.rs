@@ -9,8 +9,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::calculate::CalculationRequest;
 use crate::config::ConversationConfig;
+use crate::understand::CalculationRequest;
 
 /// One remembered turn.
 #[derive(Debug, Clone, PartialEq)]

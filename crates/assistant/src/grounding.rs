@@ -50,13 +50,14 @@ pub fn numbers_in(text: &str) -> Vec<WrittenNumber> {
                 i += 1;
             } else if b == b','
                 && !seen_point
-                && bytes.get(i + 1..i + 4).is_some_and(|g| g.iter().all(u8::is_ascii_digit))
+                && bytes
+                    .get(i + 1..i + 4)
+                    .is_some_and(|g| g.iter().all(u8::is_ascii_digit))
                 && !bytes.get(i + 4).is_some_and(u8::is_ascii_digit)
             {
                 // A thousands separator: exactly three digits follow.
                 i += 1;
-            } else if b == b'.' && !seen_point && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-            {
+            } else if b == b'.' && !seen_point && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
                 seen_point = true;
                 digits.push('.');
                 i += 1;

@@ -14,10 +14,11 @@ use llm::{CallOptions, ChatModel, ChatRequest, FinishReason, GenerationParams, S
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::AssistantError;
 use crate::answer::{
     Answer, AnswerEvent, AnswerHead, ConceptCard, EntityMention, Feedback, Limits, MissingInput,
-    NeighborEdge, NeighborNode, Neighborhood, Query, RelatedConcept, RelationRef, RetrievalMode,
-    SourceRef, Timings, Usage,
+    NeighborEdge, NeighborNode, Neighborhood, Query, RelatedConcept, RelationRef, SourceRef,
+    Timings, Usage,
 };
 use crate::calculate::{self, Calculation};
 use crate::compose;
@@ -27,7 +28,6 @@ use crate::conversation::{Conversations, Turn};
 use crate::grounding::{AllowedNumbers, check_numbers};
 use crate::prompt;
 use crate::understand::{self, Intent};
-use crate::AssistantError;
 
 /// A stream of answer events: [`AnswerEvent::Head`], tokens, then [`AnswerEvent::Done`] (or an
 /// error). Dropping it cancels generation.
@@ -200,7 +200,9 @@ impl Assistant {
                 Ok(c) => calculation = Some(c),
                 Err(e) => missing.push(MissingInput {
                     name: "inputs".into(),
-                    question: format!("The calculator refused these inputs: {e}. Check them and ask again."),
+                    question: format!(
+                        "The calculator refused these inputs: {e}. Check them and ask again."
+                    ),
                 }),
             }
         }
@@ -211,10 +213,11 @@ impl Assistant {
         let t = Instant::now();
         let intent = understanding.intent;
         let retrieval_question = match (&understanding.calculation, &state) {
-            (Some(_), Some(s)) if understanding.reused_previous => s
-                .turns
-                .back()
-                .map_or(question.clone(), |turn| format!("{} {}", turn.question, question)),
+            (Some(_), Some(s)) if understanding.follow_up => {
+                s.turns.back().map_or(question.clone(), |turn| {
+                    format!("{} {}", turn.question, question)
+                })
+            }
             _ => question.clone(),
         };
         let retrieved = match (query.mode.graphrag(), intent) {
@@ -272,7 +275,10 @@ impl Assistant {
             model: self.model_id().to_owned(),
         };
         if let Some(tx) = &events
-            && tx.send(Ok(AnswerEvent::Head(Box::new(head.clone())))).await.is_err()
+            && tx
+                .send(Ok(AnswerEvent::Head(Box::new(head.clone()))))
+                .await
+                .is_err()
         {
             // The caller went away: nothing more to do.
             cancel.cancel();
@@ -313,7 +319,10 @@ impl Assistant {
                 question: question.clone(),
                 concepts,
             },
-            understanding.calculation.clone().filter(|_| head.calculation.is_some()),
+            understanding
+                .calculation
+                .clone()
+                .filter(|_| head.calculation.is_some()),
         );
         let total_ms = ms(started);
         let items: Vec<String> = head.citations.iter().map(|c| c.item.clone()).collect();
@@ -323,10 +332,11 @@ impl Assistant {
             .await?;
 
         let prices = &self.config.generation;
-        let cost_usd = f64::from(generated.usage.prompt_tokens) * prices.usd_per_million_prompt_tokens
-            / 1e6
-            + f64::from(generated.usage.completion_tokens) * prices.usd_per_million_completion_tokens
-                / 1e6;
+        let cost_usd =
+            f64::from(generated.usage.prompt_tokens) * prices.usd_per_million_prompt_tokens / 1e6
+                + f64::from(generated.usage.completion_tokens)
+                    * prices.usd_per_million_completion_tokens
+                    / 1e6;
         Ok(Answer {
             head,
             answer: answer_text,
@@ -381,7 +391,10 @@ impl Assistant {
                     }
                     out.text.push_str(&piece);
                     if let Some(tx) = events
-                        && tx.send(Ok(AnswerEvent::Token { text: piece })).await.is_err()
+                        && tx
+                            .send(Ok(AnswerEvent::Token { text: piece }))
+                            .await
+                            .is_err()
                     {
                         // The client disconnected: dropping the model stream stops decoding.
                         cancel.cancel();
@@ -406,9 +419,10 @@ impl Assistant {
     }
 
     fn name_of(&self, id: &str) -> String {
-        self.concept_index
-            .get(id)
-            .map_or_else(|| id.to_owned(), |&i| self.knowledge.concepts[i].name.clone())
+        self.concept_index.get(id).map_or_else(
+            || id.to_owned(),
+            |&i| self.knowledge.concepts[i].name.clone(),
+        )
     }
 
     fn mentions(&self, entities: &[graphrag::extract::Entity]) -> Vec<EntityMention> {
@@ -568,7 +582,11 @@ impl Assistant {
         let found = self
             .engine
             .store()
-            .record_feedback(&feedback.query_id, feedback.rating, feedback.comment.as_deref())
+            .record_feedback(
+                &feedback.query_id,
+                feedback.rating,
+                feedback.comment.as_deref(),
+            )
             .await?;
         if found {
             Ok(())
@@ -585,11 +603,11 @@ impl Assistant {
         kind: &str,
         inputs: serde_json::Value,
     ) -> Result<Calculation, AssistantError> {
-        let request = calculate::request_from_json(kind, inputs).map_err(|e| match e {
-            calculate::RequestError::UnknownKind { kind, known } => {
+        let request = crate::direct::request_from_json(kind, inputs).map_err(|e| match e {
+            crate::direct::RequestError::UnknownKind { kind, known } => {
                 AssistantError::UnknownCalculation { kind, known }
             }
-            calculate::RequestError::Invalid { kind, reason } => {
+            crate::direct::RequestError::Invalid { kind, reason } => {
                 AssistantError::InvalidInputs { kind, reason }
             }
         })?;

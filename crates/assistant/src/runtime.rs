@@ -85,20 +85,23 @@ pub fn load_assistant_config(
         reason: format!("{}: {e}", path.display()),
     })?;
     let model_table = table.remove("model");
-    let config = AssistantConfig::from_toml(&toml::to_string(&table).unwrap_or_default())
-        .map_err(|e| AssistantError::Config {
-            reason: format!("{}: {e}", path.display()),
+    let config =
+        AssistantConfig::from_toml(&toml::to_string(&table).unwrap_or_default()).map_err(|e| {
+            AssistantError::Config {
+                reason: format!("{}: {e}", path.display()),
+            }
         })?;
     let choice = match model_table {
         None => ModelChoice::default(),
         Some(value) => {
             let mut wrapper = toml::Table::new();
             wrapper.insert("model".into(), value);
-            let section: ModelSection = toml::Value::Table(wrapper).try_into().map_err(
-                |e: toml::de::Error| AssistantError::Config {
-                    reason: format!("{} [model]: {e}", path.display()),
-                },
-            )?;
+            let section: ModelSection =
+                toml::Value::Table(wrapper)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| AssistantError::Config {
+                        reason: format!("{} [model]: {e}", path.display()),
+                    })?;
             section.model
         }
     };

@@ -3,8 +3,8 @@
 
 mod common;
 
-use assistant::{AnswerEvent, AssistantError, CitationKind, Feedback, Query, RetrievalMode};
 use assistant::understand::Intent;
+use assistant::{AnswerEvent, AssistantError, CitationKind, Feedback, Query, RetrievalMode};
 use common::{RUNTIME, assistant};
 use futures::StreamExt;
 
@@ -18,9 +18,10 @@ fn structured(question: &str) -> Query {
 fn output(answer: &assistant::Answer, name: &str) -> f64 {
     let calc = answer.head.calculation.as_ref().expect("a calculation ran");
     calc.outputs
-        .get(name)
-        .copied()
-        .unwrap_or_else(|| panic!("output {name} in {:?}", calc.outputs.keys()))
+        .iter()
+        .find(|o| o.name == name)
+        .map(|o| o.value)
+        .unwrap_or_else(|| panic!("output {name} in {:?}", calc.outputs))
 }
 
 #[test]
@@ -52,12 +53,17 @@ fn the_example_question_gets_the_exact_sample_size_with_assumptions_and_citation
         let n = output(&answer, "n_per_group");
         assert_eq!(n, direct.n_per_group as f64);
         assert!(
-            answer.answer.contains(&format_thousands(direct.n_per_group)),
+            answer
+                .answer
+                .contains(&format_thousands(direct.n_per_group)),
             "the number is in the answer: {}",
             answer.answer
         );
         assert!(!calc.assumptions.is_empty(), "assumptions are stated");
-        assert!(!answer.head.reasoning.is_empty(), "reasoning steps are given");
+        assert!(
+            !answer.head.reasoning.is_empty(),
+            "reasoning steps are given"
+        );
         assert!(!answer.head.citations.is_empty(), "the answer is cited");
         assert!(answer.usage.completion_tokens > 0, "the model explained");
         assert!(answer.timings_ms.total >= answer.timings_ms.generation);
@@ -112,7 +118,10 @@ fn a_missing_baseline_is_asked_for_not_invented() {
         assert!(answer.head.calculation.is_none(), "nothing was computed");
         assert!(!answer.head.missing.is_empty(), "the baseline is asked for");
         assert!(answer.answer.contains("To calculate this I need"));
-        assert_eq!(answer.usage.completion_tokens, 0, "no generation without inputs");
+        assert_eq!(
+            answer.usage.completion_tokens, 0,
+            "no generation without inputs"
+        );
     });
 }
 
@@ -134,7 +143,11 @@ fn a_follow_up_reuses_the_previous_calculation() {
             .await
             .expect("answers");
         assert_eq!(follow.head.conversation_id, first.head.conversation_id);
-        let calc = follow.head.calculation.as_ref().expect("the follow-up computed");
+        let calc = follow
+            .head
+            .calculation
+            .as_ref()
+            .expect("the follow-up computed");
         assert_eq!(calc.kind, "sample_size");
         assert!(output(&follow, "n_per_group") > output(&first, "n_per_group"));
     });
@@ -193,7 +206,9 @@ fn the_stream_sends_the_head_then_tokens_then_the_checked_answer() {
     RUNTIME.block_on(async {
         let a = assistant().await;
         let mut stream = a
-            .answer_stream(Query::new("Why does a lower baseline rate need a larger sample?"))
+            .answer_stream(Query::new(
+                "Why does a lower baseline rate need a larger sample?",
+            ))
             .await
             .expect("streams");
         let mut order = Vec::new();

@@ -136,7 +136,9 @@ async fn run(cli: Cli) -> Result<()> {
             AnswerEvent::Head(head) => {
                 if !cli.json {
                     writeln!(out, "{}\n", head.structured)?;
-                    if assistant.has_model() && cli.no_generate.eq(&false) && head.missing.is_empty()
+                    if assistant.has_model()
+                        && cli.no_generate.eq(&false)
+                        && head.missing.is_empty()
                     {
                         write!(out, "Explanation ({}, streaming): ", head.model)?;
                     }

@@ -358,7 +358,10 @@ fn attach_units(text: &str, tokens: Vec<Token>) -> Vec<Token> {
                 }
                 _ => {}
             }
-            if tokens.get(i).is_some_and(|x| x.is_punct('%') || x.is_punct('٪')) {
+            if tokens
+                .get(i)
+                .is_some_and(|x| x.is_punct('%') || x.is_punct('٪'))
+            {
                 n.unit = Unit::Percent;
                 t.end = tokens[i].end;
                 i += 1;

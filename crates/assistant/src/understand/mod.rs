@@ -488,23 +488,30 @@ pub fn understand(question: &str, previous: Option<&CalculationRequest>) -> Unde
     let tokens = lexer::lex(text);
     let cues = intent::Cues::find(&tokens);
     let parsed = params::parse(text, &tokens, &cues);
-    let kind = params::detect_kind(&cues, &parsed);
-    let follow_up = previous.is_some() && params::is_follow_up(&cues, &parsed, kind);
-    let intent = intent::classify(&cues, &parsed, kind, follow_up);
+    let detected = params::detect_kind(&cues, &parsed);
+    let follow_up = previous.is_some() && params::is_follow_up(&cues, &parsed, detected);
+    let kind = if follow_up {
+        detected.or(previous.map(|p| p.kind))
+    } else {
+        detected
+    };
+    let intent = match kind {
+        Some(k) if follow_up && k.is_analysis() => Intent::Analysis,
+        Some(_) if follow_up => Intent::Calculation,
+        _ => intent::classify(&cues, &parsed, detected),
+    };
 
     let mut calculation = None;
     let mut missing = Vec::new();
-    if let Some(kind) = kind.or_else(|| follow_up.then(|| previous.map(|p| p.kind)).flatten()) {
+    if let Some(kind) = kind {
         let base = if follow_up { previous } else { None };
         let (req, miss) = params::build_request(kind, &parsed, base);
         // Other intents keep a calculation only when it is complete: a partial one would only
         // produce questions back to a user who asked for an explanation.
-        if intent.uses_calculator() || miss.is_empty() {
-            missing = if intent.uses_calculator() {
-                miss
-            } else {
-                Vec::new()
-            };
+        if intent.uses_calculator() {
+            missing = miss;
+            calculation = Some(req);
+        } else if miss.is_empty() {
             calculation = Some(req);
         }
     }

@@ -1,13 +1,18 @@
 //! Shared fixture of the assistant's integration tests: one assistant over the real embedded
-//! SurrealDB engine (`mem://`), indexed from the shipped knowledge base with the real MiniLM
-//! model, and the real SmolLM2-135M GGUF from the asset cache, built once per test binary on one
-//! runtime that outlives every test (the store's background tasks live on it).
+//! SurrealDB engine, indexed from the shipped knowledge base with the real MiniLM model, and the
+//! real SmolLM2-135M GGUF from the asset cache, built once per test binary on one runtime that
+//! outlives every test (the store's background tasks live on it).
+//!
+//! The store is an on-disk SurrealKV database under cargo's target tmp directory rather than
+//! `mem://`: a debug build takes over a minute to index the knowledge base from scratch, and the
+//! incremental indexer makes every later open (this binary's next run, the API's tests) a
+//! two-second no-op. Cargo runs test binaries one at a time, so they never hold it together.
 
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
 
-use assistant::runtime::{RuntimeSpec, open_options};
 use assistant::Assistant;
+use assistant::runtime::{RuntimeSpec, open_options};
 use graphrag::embed::ModelPaths;
 use tokio::runtime::Runtime;
 use tokio::sync::OnceCell;
@@ -34,10 +39,16 @@ pub fn root() -> PathBuf {
 /// What the assistant is built from, with the model paths from the asset cache.
 pub fn spec() -> RuntimeSpec {
     let cache = assets::AssetCache::from_env().expect("the asset cache (run `cargo xtask setup`)");
-    let files = cache.embedding_model().expect("the embedding model is installed");
+    let files = cache
+        .embedding_model()
+        .expect("the embedding model is installed");
     let onnxruntime = std::env::var_os("ORT_DYLIB_PATH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| cache.onnxruntime_library().expect("ONNX Runtime is installed"));
+        .unwrap_or_else(|| {
+            cache
+                .onnxruntime_library()
+                .expect("ONNX Runtime is installed")
+        });
     let root = root();
     RuntimeSpec {
         knowledge_dir: root.join("data/knowledge"),
@@ -45,7 +56,9 @@ pub fn spec() -> RuntimeSpec {
         assistant_config: Some(root.join("configs/assistant.toml")),
         graphrag_config: Some(root.join("configs/graphrag.toml")),
         llm_config: root.join("configs/llm.toml"),
-        chat_model: cache.chat_model_gguf().expect("the chat model is installed"),
+        chat_model: cache
+            .chat_model_gguf()
+            .expect("the chat model is installed"),
         adapter: None,
         threads: 1,
         embedding: ModelPaths {
@@ -57,7 +70,10 @@ pub fn spec() -> RuntimeSpec {
             onnxruntime,
         },
         index: true,
-        store_location: Some("mem://".into()),
+        store_location: Some(format!(
+            "surrealkv://{}/assistant-tests.db",
+            env!("CARGO_TARGET_TMPDIR")
+        )),
     }
 }
 
