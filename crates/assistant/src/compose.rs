@@ -79,7 +79,7 @@ pub fn structured(p: &Parts<'_>) -> Structured {
     }
     let mut md = String::new();
     if let Some(calc) = p.calculation {
-        md.push_str(calc.summary.trim());
+        md.push_str(result_sentence(calc));
         md.push_str("\n\n");
         if !calc.formula.trim().is_empty() {
             md.push_str(&format!("**Formula:** `{}`\n\n", calc.formula.trim()));
@@ -196,6 +196,15 @@ pub fn structured(p: &Parts<'_>) -> Structured {
         body: md.trim_end().to_owned(),
         sources: sources.trim_end().to_owned(),
     }
+}
+
+/// The calculator's summary without its inline list of assumptions, which the answer lists
+/// as bullets instead.
+pub fn result_sentence(calc: &Calculation) -> &str {
+    let summary = calc.summary.trim();
+    summary
+        .find(" Assumptions:")
+        .map_or(summary, |i| summary[..i].trim_end())
 }
 
 /// Reasoning steps: a calculation's inputs → formula → result, else the relation steps walked.

@@ -37,7 +37,7 @@ impl Default for AssistantConfig {
             top_k: 8,
             max_top_k: 50,
             max_question_chars: 2_000,
-            context_tokens: 320,
+            context_tokens: 160,
             chars_per_token: 3.5,
             max_citations: 6,
             definitions_shown: 2,
@@ -69,7 +69,7 @@ pub struct GenerationConfig {
 impl Default for GenerationConfig {
     fn default() -> Self {
         Self {
-            max_tokens: 96,
+            max_tokens: 64,
             temperature: 0.0,
             seed: 7,
             timeout_seconds: 30.0,

@@ -21,8 +21,11 @@ pub struct ContextItem {
     pub item: String,
     /// Title.
     pub title: String,
-    /// The text the model sees (possibly shortened).
+    /// The item's whole text, for the structured answer the user reads.
     pub text: String,
+    /// The text the model sees: shortened to its first sentences, and cut to the budget; empty
+    /// when the item did not fit (it is still cited and shown to the user).
+    pub prompt_text: String,
     /// The concepts it is about.
     pub concepts: Vec<String>,
 }
@@ -36,7 +39,7 @@ pub struct Context {
     pub citations: Vec<Citation>,
     /// Estimated tokens used.
     pub tokens: usize,
-    /// Items left out for lack of room.
+    /// Items kept out of the prompt for lack of room (or beyond `max_items`).
     pub dropped: usize,
 }
 
@@ -44,7 +47,7 @@ impl Context {
     /// The facts block of the prompt: `[n] title: text` per item.
     pub fn facts(&self) -> String {
         let mut out = String::new();
-        for item in &self.items {
+        for item in self.items.iter().filter(|i| !i.prompt_text.is_empty()) {
             out.push_str(&format!(
                 "[{}] {}: {}\n",
                 item.marker, item.title, item.text
@@ -78,6 +81,10 @@ pub fn citation_kind(item: &Item) -> CitationKind {
     }
 }
 
+/// The most characters of one item the model sees: a definition's first sentences carry its
+/// meaning, and on the small default model every prompt token costs milliseconds.
+pub const PROMPT_ITEM_CHARS: usize = 280;
+
 /// Budgets `retrieved` to `budget_tokens`, keeping at most `max_items`.
 pub fn assemble(
     retrieved: &RetrievedContext,
@@ -93,17 +100,22 @@ pub fn assemble(
             ctx.dropped += 1;
             continue;
         }
+        // Every item up to `max_items` is cited and shown to the user; only those that fit the
+        // budget go into the prompt.
         let overhead = item.title.len() + 8;
         let room = budget_chars.saturating_sub(used + overhead);
-        let text = if item.text.len() <= room {
-            item.text.clone()
-        } else if ctx.items.is_empty() {
+        let first_sentences = shorten(&item.text, PROMPT_ITEM_CHARS);
+        let prompt_text = if first_sentences.len() <= room {
+            first_sentences
+        } else if used == 0 {
             shorten(&item.text, room.max(120))
         } else {
             ctx.dropped += 1;
-            continue;
+            String::new()
         };
-        used += overhead + text.len();
+        if !prompt_text.is_empty() {
+            used += overhead + prompt_text.len();
+        }
         let marker = ctx.items.len() as u32 + 1;
         let kind = citation_kind(item);
         ctx.citations.push(Citation {
@@ -124,7 +136,8 @@ pub fn assemble(
             kind,
             item: item.id.clone(),
             title: item.title.clone(),
-            text,
+            text: item.text.clone(),
+            prompt_text,
             concepts: item.concepts.clone(),
         });
     }
@@ -186,7 +199,7 @@ mod tests {
 
     #[test]
     fn budget_drops_items_that_do_not_fit_and_numbers_the_rest() {
-        let long = "word ".repeat(200);
+        let long = "word ".repeat(40);
         let ctx = assemble(
             &retrieved(vec![
                 item(ItemKind::Concept, "concept:a", "short definition.", None),
@@ -197,11 +210,18 @@ mod tests {
             3.5,
             10,
         );
-        let ids: Vec<&str> = ctx.items.iter().map(|i| i.item.as_str()).collect();
-        assert_eq!(ids, vec!["concept:a", "path:a>b"]);
+        let in_prompt: Vec<&str> = ctx
+            .items
+            .iter()
+            .filter(|i| !i.prompt_text.is_empty())
+            .map(|i| i.item.as_str())
+            .collect();
+        assert_eq!(in_prompt, vec!["concept:a", "path:a>b"]);
         assert_eq!(ctx.dropped, 1);
-        assert_eq!(ctx.citations[1].id, 2);
-        assert_eq!(ctx.citations[1].kind, CitationKind::Relation);
+        assert_eq!(ctx.citations.len(), 3, "the long chunk is still cited");
+        assert_eq!(ctx.citations[2].id, 3);
+        assert_eq!(ctx.citations[2].kind, CitationKind::Relation);
+        assert!(!ctx.facts().contains("word word"));
         assert!(ctx.tokens <= 40);
     }
 
@@ -220,8 +240,13 @@ mod tests {
             10,
         );
         assert_eq!(ctx.items.len(), 1);
-        assert!(ctx.items[0].text.len() <= 175);
-        assert!(ctx.items[0].text.ends_with('.'));
+        assert!(ctx.items[0].prompt_text.len() <= 175);
+        assert!(ctx.items[0].prompt_text.ends_with('.'));
+        assert_eq!(
+            ctx.items[0].text,
+            long.trim(),
+            "the user still sees all of it"
+        );
         assert_eq!(ctx.citations[0].kind, CitationKind::Paper);
     }
 

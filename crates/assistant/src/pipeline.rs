@@ -292,7 +292,10 @@ impl Assistant {
             && !cancel.is_cancelled();
         let mut generated = Generated::default();
         if let (true, Some(model)) = (generate, &self.model) {
-            let calc_text = head.calculation.as_ref().map(|c| c.summary.clone());
+            let calc_text = head
+                .calculation
+                .as_ref()
+                .map(|c| compose::result_sentence(c).to_owned());
             let messages = prompt::messages(&question, calc_text.as_deref(), &ctx.facts());
             generated = self
                 .generate(model.as_ref(), messages, events.as_ref(), &cancel, t)
@@ -454,39 +457,52 @@ impl Assistant {
                 shown.insert(id.to_owned());
             }
         }
-        let mut out = Vec::new();
+        // Neighbours of the question's concepts, strongest relation first.
         let graph = self.engine.graph();
+        let mut neighbours: Vec<(f64, String, String)> = Vec::new();
         for entity in entities {
             for visit in graph.bfs(&entity.id, 1, &EdgeFilter::default()) {
-                if out.len() >= limit {
-                    return out;
-                }
-                let Some(edge) = visit.via.and_then(|i| graph.edge(i)) else {
-                    continue;
-                };
-                if shown.insert(visit.concept.clone()) {
-                    out.push(RelatedConcept {
-                        name: self.name_of(&visit.concept),
-                        id: visit.concept,
-                        relation: edge.kind.clone(),
-                    });
+                if let Some(edge) = visit.via.and_then(|i| graph.edge(i)) {
+                    neighbours.push((edge.weight, visit.concept, edge.kind.clone()));
                 }
             }
         }
-        if let Some(r) = retrieved {
-            for id in r.ranked_concepts() {
-                if out.len() >= limit {
-                    break;
-                }
-                if shown.insert(id.clone()) {
-                    out.push(RelatedConcept {
-                        name: self.name_of(&id),
-                        id,
-                        relation: "retrieved".into(),
-                    });
-                }
+        neighbours.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let mut out = Vec::new();
+        let ranked = retrieved
+            .map(RetrievedContext::ranked_concepts)
+            .unwrap_or_default();
+        // Retrieved concepts that are also neighbours come first: relevant and related.
+        for id in &ranked {
+            if let Some((_, _, kind)) = neighbours.iter().find(|(_, c, _)| c == id)
+                && shown.insert(id.clone())
+            {
+                out.push(RelatedConcept {
+                    name: self.name_of(id),
+                    id: id.clone(),
+                    relation: kind.clone(),
+                });
             }
         }
+        for (_, id, kind) in neighbours {
+            if shown.insert(id.clone()) {
+                out.push(RelatedConcept {
+                    name: self.name_of(&id),
+                    id,
+                    relation: kind,
+                });
+            }
+        }
+        for id in ranked {
+            if shown.insert(id.clone()) {
+                out.push(RelatedConcept {
+                    name: self.name_of(&id),
+                    id,
+                    relation: "retrieved".into(),
+                });
+            }
+        }
+        out.truncate(limit);
         out
     }
 

@@ -613,6 +613,7 @@ fn summaries_state_the_result_and_the_assumptions() {
     );
     let req = u.calculation.expect("a calculation");
     let calc = calculate::run(&req).expect("it runs");
+    println!("{}\n{}", calc.summary, calc.steps.join("\n"));
     assert_eq!(calc.kind, "sample_size");
     let n = calc.output("n_per_group").expect("n per group");
     let d = assistant::calculate::format::int(n as u64);

@@ -13,15 +13,72 @@ use crate::config::CleanConfig;
 /// HTML elements whose tags are removed; any other `<…>` is left alone, so `p<0.05` and `a < b`
 /// survive.
 const HTML_TAGS: &[&str] = &[
-    "a", "abbr", "b", "blockquote", "body", "br", "code", "dd", "del", "div", "dl", "dt", "em",
-    "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "html", "i", "img", "kbd", "li", "ol", "p",
-    "pre", "s", "span", "strike", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead",
-    "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "body",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "html",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 ];
 /// Elements that end a line when stripped.
 const BLOCK_TAGS: &[&str] = &[
-    "blockquote", "br", "dd", "div", "dl", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li",
-    "ol", "p", "pre", "table", "tr", "ul",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "table",
+    "tr",
+    "ul",
 ];
 
 /// Normalizes unicode (NFC, odd spaces to spaces, zero-width characters dropped) and whitespace
@@ -48,7 +105,10 @@ pub fn normalize_text(text: &str) -> String {
         // are collapsed and trailing spaces dropped.
         let body = line.trim_start_matches(' ');
         let indent = &line[..line.len() - body.len()];
-        let words = body.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>();
+        let words = body
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>();
         let line = if words.is_empty() {
             String::new()
         } else {
@@ -265,7 +325,7 @@ mod tests {
         let html = "<p>Use a <strong>t-test</strong> when p&lt;0.05 &amp; n &gt; 30.</p><p>Also a < b and p<0.05.</p><script>x()</script>";
         assert_eq!(
             clean_text(html),
-            "Use a t-test when p<0.05 & n > 30.\nAlso a < b and p<0.05."
+            "Use a t-test when p<0.05 & n > 30.\n\nAlso a < b and p<0.05."
         );
     }
 
@@ -283,12 +343,18 @@ mod tests {
     #[test]
     fn link_only_answers_are_flagged_and_explained_links_are_not() {
         let c = config();
-        assert!(is_mostly_link("See https://en.wikipedia.org/wiki/Statistical_power", &c));
+        assert!(is_mostly_link(
+            "See https://en.wikipedia.org/wiki/Statistical_power",
+            &c
+        ));
         assert!(!is_mostly_link(
             "Power is the probability of rejecting a false null hypothesis; it grows with sample size and effect size, see https://example.org/power",
             &c
         ));
         assert!(!is_mostly_link("No links here at all, just words.", &c));
-        assert_eq!(check_limits("What is power here?", "see https://x.org/a/b/c/d/e/f", &c), Some("mostly_link"));
+        assert_eq!(
+            check_limits("What is power here?", "see https://x.org/a/b/c/d/e/f", &c),
+            Some("mostly_link")
+        );
     }
 }

@@ -18,8 +18,9 @@ pub struct DatasetConfig {
     pub output_root: PathBuf,
     /// The knowledge base, whose labelled questions are an evaluation set.
     pub knowledge_dir: PathBuf,
-    /// The evaluator's curated set (JSONL with a `question` field); absent is fine.
-    pub curated_eval: PathBuf,
+    /// The evaluator's test sets (JSONL, one object with a string `question` per line); absent
+    /// files are skipped with a note.
+    pub eval_sets: Vec<PathBuf>,
     /// A folder of extra Q&A files (`*.jsonl`, `*.parquet`); absent is fine.
     pub extra_dir: PathBuf,
     /// Which upstream artifacts to read.
@@ -180,14 +181,19 @@ impl DatasetConfig {
         let s = &self.split;
         for (name, v) in [("train", s.train), ("val", s.val), ("test", s.test)] {
             if !(0.0..=1.0).contains(&v) {
-                return Err(format!("split.{name} is {v}, expected a share between 0 and 1"));
+                return Err(format!(
+                    "split.{name} is {v}, expected a share between 0 and 1"
+                ));
             }
         }
         let sum = s.train + s.val + s.test;
         if (sum - 1.0).abs() > 1e-6 {
             return Err(format!("split shares sum to {sum}, expected 1"));
         }
-        for (name, m) in [("dedup", &self.dedup), ("decontamination", &self.decontamination)] {
+        for (name, m) in [
+            ("dedup", &self.dedup),
+            ("decontamination", &self.decontamination),
+        ] {
             if !(m.threshold > 0.0 && m.threshold <= 1.0) {
                 return Err(format!(
                     "{name}.threshold is {}, expected a Jaccard similarity in (0, 1]",

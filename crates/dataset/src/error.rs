@@ -14,7 +14,9 @@ pub enum DatasetError {
         detail: String,
     },
     /// A user-supplied Q&A file could not be read.
-    #[error("extra Q&A file {path}: {detail}; each record needs string fields `question` and `answer`")]
+    #[error(
+        "extra Q&A file {path}: {detail}; each record needs string fields `question` and `answer`"
+    )]
     ExtraFile {
         /// The file.
         path: PathBuf,

@@ -346,6 +346,9 @@ mod tests {
 
     #[test]
     fn normalization_ignores_case_and_punctuation() {
-        assert_eq!(normalize_for_matching("  What's a P-value?! "), "what s a p value");
+        assert_eq!(
+            normalize_for_matching("  What's a P-value?! "),
+            "what s a p value"
+        );
     }
 }

@@ -435,10 +435,11 @@ impl GgufFile {
             path: path.clone(),
             source,
         })?;
+        let cursor_path = path.clone();
         let mut cursor = Cursor {
             inner: BufReader::with_capacity(1 << 20, reader_file),
             position: 0,
-            path: &path,
+            path: &cursor_path,
         };
         let magic: [u8; 4] = cursor.array()?;
         if magic != GGUF_MAGIC {
@@ -479,11 +480,12 @@ impl GgufFile {
                 .map(|_| cursor.u64())
                 .collect::<Result<Vec<_>, _>>()?;
             let type_id = cursor.u32()?;
-            let ggml_type = GgmlType::from_id(type_id).ok_or_else(|| GgufError::UnknownTensorType {
-                path: path.clone(),
-                tensor: name.clone(),
-                type_id,
-            })?;
+            let ggml_type =
+                GgmlType::from_id(type_id).ok_or_else(|| GgufError::UnknownTensorType {
+                    path: path.clone(),
+                    tensor: name.clone(),
+                    type_id,
+                })?;
             let offset = cursor.u64()?;
             tensors.push(TensorInfo {
                 name,
@@ -493,16 +495,18 @@ impl GgufFile {
             });
         }
         let alignment = match index.get("general.alignment") {
-            Some(&i) => metadata[i].1.as_u64().filter(|a| *a > 0 && a.is_power_of_two()).ok_or_else(
-                || GgufError::Corrupt {
+            Some(&i) => metadata[i]
+                .1
+                .as_u64()
+                .filter(|a| *a > 0 && a.is_power_of_two())
+                .ok_or_else(|| GgufError::Corrupt {
                     path: path.clone(),
                     offset: 0,
                     detail: format!(
                         "general.alignment is {:?}, not a positive power of two",
                         metadata[i].1
                     ),
-                },
-            )?,
+                })?,
             None => DEFAULT_ALIGNMENT,
         };
         let data_offset = cursor.position.div_ceil(alignment) * alignment;
@@ -781,12 +785,11 @@ impl<R: Read> Cursor<'_, R> {
             GgufValueType::Array => {
                 let offset = self.position;
                 let tag = self.u32()?;
-                let item_type =
-                    GgufValueType::from_tag(tag).ok_or_else(|| GgufError::Corrupt {
-                        path: self.path.to_path_buf(),
-                        offset,
-                        detail: format!("array has unknown element type {tag}"),
-                    })?;
+                let item_type = GgufValueType::from_tag(tag).ok_or_else(|| GgufError::Corrupt {
+                    path: self.path.to_path_buf(),
+                    offset,
+                    detail: format!("array has unknown element type {tag}"),
+                })?;
                 let n = self.length("array length")?;
                 let mut values = Vec::with_capacity(n.min(1 << 20) as usize);
                 for _ in 0..n {

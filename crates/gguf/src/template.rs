@@ -58,9 +58,12 @@ impl ChatTemplate {
             .map_err(|e| template_error("compile", &e))?;
         env.set_syntax(syntax);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        env.add_function("raise_exception", |message: String| -> Result<Value, Error> {
-            Err(Error::new(ErrorKind::InvalidOperation, message))
-        });
+        env.add_function(
+            "raise_exception",
+            |message: String| -> Result<Value, Error> {
+                Err(Error::new(ErrorKind::InvalidOperation, message))
+            },
+        );
         env.add_template_owned(TEMPLATE_NAME, source.clone())
             .map_err(|e| template_error("compile", &e))?;
         Ok(Self {
@@ -102,8 +105,11 @@ impl ChatTemplate {
             path: path.clone(),
             source,
         })?;
-        let config: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("not valid JSON ({e}); pass an HF tokenizer_config.json")))?;
+        let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            bad(format!(
+                "not valid JSON ({e}); pass an HF tokenizer_config.json"
+            ))
+        })?;
         let source = match config.get("chat_template") {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(serde_json::Value::Array(named)) => named
@@ -170,7 +176,10 @@ impl ChatTemplate {
         for (key, value) in extra {
             context.insert(key.clone(), value.clone());
         }
-        context.insert("messages".into(), serde_json::to_value(messages).unwrap_or_default());
+        context.insert(
+            "messages".into(),
+            serde_json::to_value(messages).unwrap_or_default(),
+        );
         context.insert(
             "add_generation_prompt".into(),
             serde_json::Value::Bool(add_generation_prompt),

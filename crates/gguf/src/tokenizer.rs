@@ -24,6 +24,9 @@ const TOKEN_TYPE_USER_DEFINED: i64 = 4;
 /// The Llama 3 split regex as llama.cpp adapted it (case-insensitive contractions spelled out).
 pub const LLAMA3_REGEX: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// A token id with its byte span `(start, end)` in the encoded text.
+pub type TokenSpan = (u32, (usize, usize));
+
 /// Which pre-tokenizer a byte-level BPE model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PreTokenizerKind {
@@ -47,9 +50,7 @@ impl PreTokenizerKind {
     }
 
     fn to_json(self) -> Value {
-        let byte_level = |use_regex: bool| {
-            json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex})
-        };
+        let byte_level = |use_regex: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex});
         match self {
             Self::Gpt2 => byte_level(true),
             Self::SmolLm => json!({"type": "Sequence", "pretokenizers": [
@@ -168,7 +169,9 @@ impl GgufTokenizer {
                 ],
                 "special_tokens": {token.as_str(): {"id": token, "ids": [id], "tokens": [token]}},
             }),
-            _ => json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}),
+            _ => {
+                json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false})
+            }
         };
         let spec = json!({
             "version": "1.0",
@@ -266,10 +269,7 @@ impl GgufTokenizer {
     }
 
     /// Token ids of `text` with each token's byte span in `text`.
-    pub fn encode_with_offsets(
-        &self,
-        text: &str,
-    ) -> Result<Vec<(u32, (usize, usize))>, GgufError> {
+    pub fn encode_with_offsets(&self, text: &str) -> Result<Vec<TokenSpan>, GgufError> {
         let encoding = self
             .tokenizer
             .encode(text, false)

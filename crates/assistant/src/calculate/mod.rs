@@ -367,7 +367,8 @@ fn design_parts(q: &Req, need_effect: bool) -> Result<DesignParts, CalculateErro
             } else {
                 m
             };
-            if !(sd > 0.0) {
+            // Written to reject NaN as well as non-positive values.
+            if sd.is_nan() || sd <= 0.0 {
                 return Err(CalculateError::Invalid {
                     kind: q.kind,
                     name: "sd",
@@ -446,7 +447,7 @@ pub fn run(request: &CalculationRequest) -> Result<Calculation, CalculateError> 
                     out.num("n_per_group_exact", s.n_per_group_exact);
                     let effect_text = if dp.proportion {
                         let t = out.pct("treatment_rate", e);
-                        format!("from {} to {t}", format::pct(dp.baseline))
+                        format!("a change from {} to {t}", format::pct(dp.baseline))
                     } else {
                         let dd = out.num("effect_size", e);
                         format!("an effect of d = {dd} standard deviations")
@@ -475,7 +476,7 @@ pub fn run(request: &CalculationRequest) -> Result<Calculation, CalculateError> 
                     let pw = q.stats(d.power(e, n))?;
                     let pws = out.prob("power", pw);
                     let effect_text = if dp.proportion {
-                        format!("from {} to {}", format::pct(dp.baseline), format::pct(e))
+                        format!("a change from {} to {}", format::pct(dp.baseline), format::pct(e))
                     } else {
                         format!("an effect of d = {}", format::num(e))
                     };
@@ -1007,11 +1008,11 @@ pub fn run(request: &CalculationRequest) -> Result<Calculation, CalculateError> 
                 &fractions, alpha, sides, spending,
             ))?;
             let mut zs = Vec::new();
-            for i in 0..kk {
+            for (i, &fraction) in fractions.iter().enumerate() {
                 let z = out.num(&format!("z_{}", i + 1), b.z[i]);
                 let np = out.prob(&format!("nominal_p_{}", i + 1), b.nominal_p[i]);
                 out.prob(&format!("alpha_spent_{}", i + 1), b.alpha_spent[i]);
-                steps.push(format!("Look {} at information {}: |z| ≥ {z} (nominal p {np}), cumulative alpha spent {}.", i + 1, format::num(fractions[i]), format::prob(b.alpha_spent[i])));
+                steps.push(format!("Look {} at information {}: |z| ≥ {z} (nominal p {np}), cumulative alpha spent {}.", i + 1, format::num(fraction), format::prob(b.alpha_spent[i])));
                 zs.push(z);
             }
             let sname = request

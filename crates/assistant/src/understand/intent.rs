@@ -174,6 +174,10 @@ pub enum Cue {
     FollowUp,
     /// A word from the experimentation domain.
     Domain,
+    /// Asks for a quantity ("threshold", "chance", "critical z").
+    Quantity,
+    /// A yes/no opener ("does", "is", "can").
+    YesNo,
     /// Prompt-injection and chit-chat vocabulary that is never a calculator input.
     OffTopic,
 }
@@ -206,6 +210,7 @@ const PHRASES: &[(&str, Cue)] = &[
     ("p1", Cue::Baseline),
     ("power", Cue::Power),
     ("powered", Cue::Power),
+    ("pwr", Cue::Power),
     ("alpha", Cue::Alpha),
     ("α", Cue::Alpha),
     ("significance level", Cue::Alpha),
@@ -418,6 +423,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("how large", Cue::SampleSizeQ),
     ("sample needed", Cue::SampleSizeQ),
     ("what power", Cue::PowerQ),
+    ("power calc", Cue::PowerQ),
+    ("power calculation", Cue::PowerQ),
     ("how much power", Cue::PowerQ),
     ("power do i have", Cue::PowerQ),
     ("power do we have", Cue::PowerQ),
@@ -662,6 +669,8 @@ const PHRASES: &[(&str, Cue)] = &[
     ("pick", Cue::HowTo),
     ("which covariate", Cue::HowTo),
     ("what should i plan", Cue::HowTo),
+    ("should i plan", Cue::HowTo),
+    ("plan for", Cue::HowTo),
     ("how do i keep", Cue::HowTo),
     ("our", Cue::Ours),
     ("we", Cue::Ours),
@@ -748,6 +757,25 @@ const PHRASES: &[(&str, Cue)] = &[
     ("same thing with", Cue::FollowUp),
     ("now with", Cue::FollowUp),
     ("with", Cue::FollowUp),
+    ("threshold", Cue::Quantity),
+    ("chance", Cue::Quantity),
+    ("critical", Cue::Quantity),
+    ("critical z", Cue::Quantity),
+    ("how bad", Cue::Quantity),
+    ("what share", Cue::Quantity),
+    ("z score", Cue::Quantity),
+    ("theta", Cue::Quantity),
+    ("more than chance", Cue::Quantity),
+    ("what z", Cue::Quantity),
+    ("false positive rate", Cue::Quantity),
+    ("probability", Cue::Quantity),
+    ("does", Cue::YesNo),
+    ("is", Cue::YesNo),
+    ("can", Cue::YesNo),
+    ("are", Cue::YesNo),
+    ("should", Cue::YesNo),
+    ("would", Cue::YesNo),
+    ("could", Cue::YesNo),
     ("ignore", Cue::OffTopic),
     ("instructions", Cue::OffTopic),
     ("system prompt", Cue::OffTopic),
@@ -955,20 +983,22 @@ const DOMAIN: &[&str] = &[
     "logging",
 ];
 
-static PHRASE_INDEX: LazyLock<HashMap<&'static str, Vec<(Vec<&'static str>, Cue)>>> =
-    LazyLock::new(|| {
-        let mut m: HashMap<&'static str, Vec<(Vec<&'static str>, Cue)>> = HashMap::new();
-        for &(p, cue) in PHRASES {
-            let words: Vec<&'static str> = p.split(' ').collect();
-            m.entry(words[0]).or_default().push((words, cue));
-        }
-        // Longest phrases first, so a caller scanning hits sees "sample ratio mismatch"
-        // before "sample ratio".
-        for v in m.values_mut() {
-            v.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
-        }
-        m
-    });
+/// Phrases by their first word.
+type PhraseIndex = HashMap<&'static str, Vec<(Vec<&'static str>, Cue)>>;
+
+static PHRASE_INDEX: LazyLock<PhraseIndex> = LazyLock::new(|| {
+    let mut m: HashMap<&'static str, Vec<(Vec<&'static str>, Cue)>> = HashMap::new();
+    for &(p, cue) in PHRASES {
+        let words: Vec<&'static str> = p.split(' ').collect();
+        m.entry(words[0]).or_default().push((words, cue));
+    }
+    // Longest phrases first, so a caller scanning hits sees "sample ratio mismatch"
+    // before "sample ratio".
+    for v in m.values_mut() {
+        v.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
+    }
+    m
+});
 
 /// Words the typo corrector may correct towards: the table's own words of five or more
 /// letters, plus the domain vocabulary.
@@ -1037,6 +1067,8 @@ pub struct Cues {
     pub domain_words: usize,
     /// Whether the question ends with a question mark.
     pub question_mark: bool,
+    /// Number of number tokens.
+    pub numbers: usize,
 }
 
 impl Cues {
@@ -1065,7 +1097,7 @@ impl Cues {
                     };
                     view.push((i, s));
                 }
-                Kind::Punct(c) if matches!(c, '-' | '_' | '\'' | '’' | '‘') => {}
+                Kind::Punct('-' | '_' | '\'' | '’' | '‘') => {}
                 Kind::Punct(c) => view.push((i, c.to_string())),
             }
         }
@@ -1088,11 +1120,13 @@ impl Cues {
             }
         }
         let question_mark = tokens.iter().rev().take(3).any(|t| t.is_punct('?'));
+        let numbers = tokens.iter().filter(|t| t.num().is_some()).count();
         Cues {
             hits,
             words,
             domain_words,
             question_mark,
+            numbers,
         }
     }
 
@@ -1165,10 +1199,12 @@ fn within_one_edit(a: &str, b: &str) -> bool {
 /// Classifies the question. `kind` is the calculation the parser detected, if any.
 pub fn classify(cues: &Cues, parsed: &Parsed, kind: Option<CalculationKind>) -> Intent {
     let numbers = parsed.bound_numbers;
-    let explain = cues.has(Cue::Why)
-        || cues.has(Cue::Mechanism) && !cues.starts_with(Cue::Mechanism, 1) && cues.has(Cue::If)
-        || cues.has(Cue::Belief)
-        || cues.has(Cue::Mechanism) && cues.starts_with(Cue::Mechanism, 2);
+    let has = |c: Cue| cues.has(c);
+    // Explanations: "why", belief checks ("..., right?"), and conditionals about mechanisms
+    // ("if we cut the sample, what happens", "if ..., how many fewer users").
+    let explain = has(Cue::Why)
+        || has(Cue::Belief)
+        || has(Cue::If) && (has(Cue::Mechanism) || has(Cue::HowMuch));
     if let Some(k) = kind {
         let calc = if k.is_analysis() {
             Intent::Analysis
@@ -1176,16 +1212,61 @@ pub fn classify(cues: &Cues, parsed: &Parsed, kind: Option<CalculationKind>) -> 
             Intent::Calculation
         };
         // Numbers bound to parameters make a calculation unless the question asks for an
-        // explanation of what the numbers do.
-        if numbers > 0 && !(explain && (cues.has(Cue::Why) || cues.has(Cue::Belief))) {
-            if explain && cues.has(Cue::If) && cues.has(Cue::Mechanism) {
-                return Intent::MultiHop;
-            }
+        // explanation of what the numbers do, or how to do something with a single number.
+        let how_to = has(Cue::HowTo) && numbers < 2;
+        if numbers > 0 && !explain && !how_to {
             return calc;
         }
-        if numbers == 0 && parsed.structured_inputs > 0 {
+        if numbers == 0 && parsed.structured_inputs > 0 && !explain {
             return calc;
         }
+        // "what sample size do I need?" with no numbers is still a calculation: the answer
+        // asks for the inputs. Explanations and how-tos that mention a sample size are not.
+        let asks = [Cue::SampleSizeQ, Cue::PowerQ, Cue::MdeQ, Cue::DurationQ]
+            .iter()
+            .any(|c| has(*c));
+        let talks = [
+            Cue::Why,
+            Cue::Belief,
+            Cue::Mechanism,
+            Cue::If,
+            Cue::HowTo,
+            Cue::Ours,
+            Cue::Process,
+            Cue::DefWord,
+        ]
+        .iter()
+        .any(|c| has(*c));
+        if asks && !talks && !cues.starts_with(Cue::DefWhat, 1) {
+            return calc;
+        }
+    }
+    // A question with numbers that asks for a quantity the parser has no kind for ("z score
+    // of 2.3, two sided p value?", "what threshold per test?") is still a calculation.
+    let asks_quantity = [
+        Cue::DefWhat,
+        Cue::TestQ,
+        Cue::CiQ,
+        Cue::AdjustQ,
+        Cue::SeqQ,
+        Cue::BayesQ,
+        Cue::HowMuch,
+        Cue::DurationQ,
+        Cue::SampleSizeQ,
+        Cue::PowerQ,
+        Cue::Quantity,
+        Cue::EffectSize,
+    ]
+    .iter()
+    .any(|c| has(*c));
+    if cues.numbers > 0
+        && asks_quantity
+        && !explain
+        && !has(Cue::Mechanism)
+        && !has(Cue::HowTo)
+        && !has(Cue::DefWord)
+    {
+        return Intent::Calculation;
     }
     if cues.domain_words == 0 && numbers == 0 && !cues.hits.iter().any(|h| is_domain_cue(h.cue)) {
         return Intent::OutOfScope;
@@ -1225,7 +1306,7 @@ pub fn classify(cues: &Cues, parsed: &Parsed, kind: Option<CalculationKind>) -> 
     if cues.has(Cue::HowTo) {
         score[idx(Intent::Methodology)] += 2.0;
         if cues.starts_with(Cue::HowTo, 2) {
-            score[idx(Intent::Methodology)] += 0.5;
+            score[idx(Intent::Methodology)] += 1.0;
         }
     }
 
@@ -1233,15 +1314,17 @@ pub fn classify(cues: &Cues, parsed: &Parsed, kind: Option<CalculationKind>) -> 
     let ours = cues.count(Cue::Ours) as f64;
     score[idx(Intent::BestPractice)] += ours.min(2.0) * 0.8;
     if cues.has(Cue::Process) {
-        score[idx(Intent::BestPractice)] += 2.0;
+        score[idx(Intent::BestPractice)] += 3.0;
     }
 
     // Multi-hop: why, how does, what happens if, belief checks.
     if cues.has(Cue::Why) {
         score[idx(Intent::MultiHop)] += 3.0;
     }
-    if cues.has(Cue::Mechanism) {
-        score[idx(Intent::MultiHop)] += 1.5;
+    // Two mechanism phrases ("what does X say and how does it tie to Y") walk two relations.
+    score[idx(Intent::MultiHop)] += 1.5 * (cues.count(Cue::Mechanism).min(2) as f64);
+    if cues.starts_with(Cue::YesNo, 1) {
+        score[idx(Intent::MultiHop)] += 1.0;
     }
     if cues.has(Cue::If) {
         score[idx(Intent::MultiHop)] += 1.0;
@@ -1287,6 +1370,8 @@ fn is_domain_cue(c: Cue) -> bool {
             | Cue::HowMuch
             | Cue::FollowUp
             | Cue::OffTopic
+            | Cue::Quantity
+            | Cue::YesNo
             | Cue::Each
             | Cue::Total
             | Cue::Times

@@ -32,14 +32,31 @@ pub struct Number {
     pub currency: bool,
     /// Whether it was written with an explicit `+` sign.
     pub plus: bool,
+    /// The digits as written ("4.4", "2400"), when no suffix or exponent scaled them; used to
+    /// divide by 100 exactly, so "4.4%" is the double nearest 0.044 and not 4.4 / 100.
+    pub literal: Option<String>,
 }
 
 impl Number {
+    /// The value divided by 100, computed by moving the decimal point of the literal so the
+    /// result is the double nearest the decimal fraction ("4.4" gives exactly 0.044).
+    pub fn hundredth(&self) -> f64 {
+        let Some(lit) = &self.literal else {
+            return self.value / 100.0;
+        };
+        let (int, frac) = lit.split_once('.').unwrap_or((lit.as_str(), ""));
+        let int = format!("{int:0>2}");
+        let (hi, lo) = int.split_at(int.len() - 2);
+        let shifted = format!("{}.{lo}{frac}", if hi.is_empty() { "0" } else { hi });
+        let v: f64 = shifted.parse().unwrap_or(self.value / 100.0);
+        if self.value < 0.0 { -v } else { v }
+    }
+
     /// The value as a fraction when it is written as a percentage or in points, else as is.
     pub fn fraction(&self) -> f64 {
         match self.unit {
             Unit::Plain => self.value,
-            Unit::Percent | Unit::Points => self.value / 100.0,
+            Unit::Percent | Unit::Points => self.hundredth(),
         }
     }
 
@@ -48,7 +65,7 @@ impl Number {
     /// exceed 1.
     pub fn probability(&self) -> Option<f64> {
         let p = match self.unit {
-            Unit::Percent | Unit::Points => self.value / 100.0,
+            Unit::Percent | Unit::Points => self.hundredth(),
             Unit::Plain if self.value > 1.0 && self.value < 100.0 => self.value / 100.0,
             Unit::Plain => self.value,
         };
@@ -265,6 +282,7 @@ fn lex_number(chars: &[(usize, char)], i: usize) -> Option<(Number, usize)> {
         }
     }
     let mut value: f64 = s.parse().ok()?;
+    let mut literal = (!s.contains('e')).then(|| s.clone());
     // Suffix multipliers glued to the number: "10k", "1.5m", "2M", "3mm", "1bn". A letter
     // after the suffix means it is a unit word instead ("820ms", "5min").
     let suffix_end = |k: usize, len: usize| !ch(k + len).is_some_and(is_word_char);
@@ -272,18 +290,22 @@ fn lex_number(chars: &[(usize, char)], i: usize) -> Option<(Number, usize)> {
         Some('k' | 'K') if suffix_end(k, 1) => {
             value *= 1e3;
             k += 1;
+            literal = None;
         }
         Some('m' | 'M') if suffix_end(k, 1) => {
             value *= 1e6;
             k += 1;
+            literal = None;
         }
         Some('m' | 'M') if matches!(ch(k + 1), Some('m' | 'M')) && suffix_end(k, 2) => {
             value *= 1e6;
             k += 2;
+            literal = None;
         }
         Some('b' | 'B') if matches!(ch(k + 1), Some('n' | 'N')) && suffix_end(k, 2) => {
             value *= 1e9;
             k += 2;
+            literal = None;
         }
         _ => {}
     }
@@ -311,6 +333,7 @@ fn lex_number(chars: &[(usize, char)], i: usize) -> Option<(Number, usize)> {
                 has_point,
                 currency,
                 plus,
+                literal,
             },
             j,
         ));
@@ -322,6 +345,7 @@ fn lex_number(chars: &[(usize, char)], i: usize) -> Option<(Number, usize)> {
             has_point,
             currency,
             plus,
+            literal,
         },
         k,
     ))
@@ -343,16 +367,19 @@ fn attach_units(text: &str, tokens: Vec<Token>) -> Vec<Token> {
             match (word(i), word(i + 1)) {
                 (Some("million" | "mil" | "mln"), _) => {
                     n.value *= 1e6;
+                    n.literal = None;
                     t.end = tokens[i].end;
                     i += 1;
                 }
                 (Some("thousand"), _) => {
                     n.value *= 1e3;
+                    n.literal = None;
                     t.end = tokens[i].end;
                     i += 1;
                 }
                 (Some("billion"), _) => {
                     n.value *= 1e9;
+                    n.literal = None;
                     t.end = tokens[i].end;
                     i += 1;
                 }

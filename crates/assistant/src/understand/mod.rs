@@ -491,7 +491,8 @@ pub fn understand(question: &str, previous: Option<&CalculationRequest>) -> Unde
     let detected = params::detect_kind(&cues, &parsed);
     let follow_up = previous.is_some() && params::is_follow_up(&cues, &parsed, detected);
     let kind = if follow_up {
-        detected.or(previous.map(|p| p.kind))
+        let named = detected.filter(|_| params::names_a_kind(&cues));
+        named.or(previous.map(|p| p.kind))
     } else {
         detected
     };

@@ -71,7 +71,7 @@ fn accept(role: Role, n: &Number) -> Option<f64> {
     let v = n.value;
     let frac = |n: &Number| -> Option<f64> {
         match n.unit {
-            Unit::Percent | Unit::Points => Some(n.value / 100.0),
+            Unit::Percent | Unit::Points => Some(n.hundredth()),
             Unit::Plain if !n.currency && n.value > 0.0 && n.value < 1.0 => Some(n.value),
             Unit::Plain => None,
         }
@@ -268,9 +268,15 @@ pub fn parse(text: &str, tokens: &[Token], cues: &Cues) -> Parsed {
             i += 1;
             continue;
         }
-        let plain = parts
-            .iter()
-            .all(|(_, n)| n.unit != Unit::Points && !n.currency && n.value > 0.0);
+        let colon_ok = sep != Some(':')
+            || parts.iter().all(|(_, n)| n.is_count())
+                && parts
+                    .windows(2)
+                    .all(|w| tokens[w[0].0].end + 1 == tokens[w[1].0].start);
+        let plain = colon_ok
+            && parts
+                .iter()
+                .all(|(_, n)| n.unit != Unit::Points && !n.currency && n.value > 0.0);
         let vals: Vec<f64> = parts.iter().map(|(_, n)| n.value).collect();
         let sum: f64 = vals.iter().sum();
         let last = parts[parts.len() - 1].0;
@@ -441,9 +447,8 @@ pub fn parse(text: &str, tokens: &[Token], cues: &Cues) -> Parsed {
         } else if tokens
             .get(i + 1)
             .is_some_and(|t| t.is_punct('→') || t.is_punct('>'))
+            || is_word(i + 1, &["to", "vs", "versus"])
         {
-            (1, true)
-        } else if is_word(i + 1, &["to", "vs", "versus"]) {
             (1, true)
         } else {
             (0, false)
@@ -464,7 +469,13 @@ pub fn parse(text: &str, tokens: &[Token], cues: &Cues) -> Parsed {
         let before = cues
             .hits
             .iter()
-            .filter(|h| h.end <= i && h.end + 3 >= i)
+            .filter(|h| {
+                h.end <= i
+                    && h.end + 3 >= i
+                    && !tokens[h.end..i]
+                        .iter()
+                        .any(|t| t.is_punct(',') || t.is_punct(';'))
+            })
             .map(|h| h.cue)
             .collect::<Vec<_>>();
         if before.iter().any(|c| {
@@ -476,7 +487,7 @@ pub fn parse(text: &str, tokens: &[Token], cues: &Cues) -> Parsed {
         {
             continue;
         }
-        let (pa, pb) = (a.value / 100.0, b.value / 100.0);
+        let (pa, pb) = (a.hundredth(), b.hundredth());
         if !(pa > 0.0 && pa < 1.0 && pb > 0.0 && pb < 1.0) {
             continue;
         }
@@ -558,7 +569,23 @@ pub fn parse(text: &str, tokens: &[Token], cues: &Cues) -> Parsed {
             tokens,
             &used,
             |n| n.is_count() && n.value >= 10.0,
-            &["vs", "versus", "and", "v"],
+            &[
+                "vs",
+                "versus",
+                "and",
+                "v",
+                "control",
+                "treatment",
+                "variant",
+                "a",
+                "b",
+                "c",
+                "d",
+                "got",
+                "in",
+                "users",
+                "with",
+            ],
         );
         if let Some(run) = runs
             .into_iter()
@@ -611,16 +638,55 @@ pub fn parse(text: &str, tokens: &[Token], cues: &Cues) -> Parsed {
         }
     }
 
+    // "95% CI": a confidence level written just before the interval word.
+    for h in cues.hits.iter().filter(|h| h.cue == Cue::CiQ) {
+        let i = h.start.wrapping_sub(1);
+        if let Some(n) = tokens.get(i).and_then(Token::num)
+            && !used[i]
+            && let Some(l) = accept(Role::Level, n)
+            && !p.given.contains_key(&ParamName::Level)
+        {
+            p.given.insert(
+                ParamName::Level,
+                Param {
+                    value: num(l),
+                    origin: origin(text, tokens, i, h.end),
+                },
+            );
+            p.bound_numbers += 1;
+            used[i] = true;
+        }
+    }
+
     // 8. Bind the remaining numbers to keywords.
     let peek = cues.has(Cue::Peek);
     let bound = bind(tokens, cues, &used, peek);
-    for (tok, role, value, hit) in &bound {
+    // Lists (means, sds, group sizes) are recorded in reading order; a scalar given twice
+    // keeps the reading whose keyword sits closest ("set power to 0.1 ... power 80%" keeps
+    // 80%, since 0.1 is no power and the nearer keyword wins).
+    let mut order: Vec<usize> = (0..bound.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |x: &(usize, Role, f64, Hit, f64)| {
+            let list = matches!(x.1, Role::Sd | Role::Mean | Role::N);
+            (list, if list { x.0 as f64 } else { x.4 }, x.0)
+        };
+        let (ka, kb) = (key(&bound[a]), key(&bound[b]));
+        ka.0.cmp(&kb.0)
+            .then(ka.1.total_cmp(&kb.1))
+            .then(ka.2.cmp(&kb.2))
+    });
+    for &(tok, role, value, hit, _) in order.iter().map(|&k| &bound[k]) {
+        let (tok, role, value, hit) = (&tok, &role, &value, &hit);
         let o = span_union(text, tokens, *tok, *tok + 1, hit.start, hit.end);
         p.bound_numbers += 1;
         record(&mut p, text, tokens, cues, *tok, *role, *value, o);
         used[*tok] = true;
     }
     propagate(&mut p, text, tokens, &used, &bound);
+    for (tok, ..) in &bound {
+        used[*tok] = true;
+    }
+    fallbacks(&mut p, text, tokens, cues, &mut used);
 
     // 9. "at 5%" with no alpha keyword: a small level after "at" is a significance level,
     // a large one a confidence level.
@@ -655,24 +721,6 @@ pub fn parse(text: &str, tokens: &[Token], cues: &Cues) -> Parsed {
                 );
                 p.bound_numbers += 1;
             }
-        }
-    }
-    // "95% CI": a confidence level written just before the interval word.
-    for h in cues.hits.iter().filter(|h| h.cue == Cue::CiQ) {
-        let i = h.start.wrapping_sub(1);
-        if let Some(n) = tokens.get(i).and_then(Token::num)
-            && !used[i]
-            && let Some(l) = accept(Role::Level, n)
-            && !p.given.contains_key(&ParamName::Level)
-        {
-            p.given.insert(
-                ParamName::Level,
-                Param {
-                    value: num(l),
-                    origin: origin(text, tokens, i, h.end),
-                },
-            );
-            p.bound_numbers += 1;
         }
     }
 
@@ -833,7 +881,12 @@ fn runs(
 /// tokens between them); pairs are taken cheapest first, and among equally cheap pairs the
 /// one whose number has the fewest alternatives, so "10% baseline 80% power" and "baseline
 /// 10% power 80%" both come out right.
-fn bind(tokens: &[Token], cues: &Cues, used: &[bool], peek: bool) -> Vec<(usize, Role, f64, Hit)> {
+fn bind(
+    tokens: &[Token],
+    cues: &Cues,
+    used: &[bool],
+    peek: bool,
+) -> Vec<(usize, Role, f64, Hit, f64)> {
     // Role hits, without those contained in a longer role hit ("users" inside "users a day").
     let role_hits: Vec<(Hit, Role, Side)> = cues
         .hits
@@ -859,15 +912,16 @@ fn bind(tokens: &[Token], cues: &Cues, used: &[bool], peek: bool) -> Vec<(usize,
     }
     let mut edges: Vec<Edge> = Vec::new();
     for (hi, (h, role, side)) in role_hits.iter().enumerate() {
-        if matches!(side, Side::Before | Side::Both) {
-            if let Some((k, cost)) = scan(tokens, h.end, true) {
-                push_edge(&mut edges, tokens, used, k, hi, *role, cost, true);
-            }
+        if matches!(side, Side::Before | Side::Both)
+            && let Some((k, cost)) = scan(tokens, h.end, true)
+        {
+            push_edge(&mut edges, tokens, used, k, hi, *role, cost, true);
         }
-        if matches!(side, Side::After | Side::Both) && h.start > 0 {
-            if let Some((k, cost)) = scan(tokens, h.start - 1, false) {
-                push_edge(&mut edges, tokens, used, k, hi, *role, cost, false);
-            }
+        if matches!(side, Side::After | Side::Both)
+            && h.start > 0
+            && let Some((k, cost)) = scan(tokens, h.start - 1, false)
+        {
+            push_edge(&mut edges, tokens, used, k, hi, *role, cost, false);
         }
     }
     #[allow(clippy::too_many_arguments)] // A local helper with the edge's fields spelled out.
@@ -898,12 +952,6 @@ fn bind(tokens: &[Token], cues: &Cues, used: &[bool], peek: bool) -> Vec<(usize,
     let mut out = Vec::new();
     let mut num_taken = vec![false; tokens.len()];
     let mut hit_taken = vec![false; role_hits.len()];
-    let mut role_hit_of_token: Vec<Option<usize>> = vec![None; tokens.len()];
-    for (hi, (h, _, _)) in role_hits.iter().enumerate() {
-        for t in h.start..h.end {
-            role_hit_of_token[t] = Some(hi);
-        }
-    }
     loop {
         let live: Vec<&Edge> = edges
             .iter()
@@ -928,9 +976,8 @@ fn bind(tokens: &[Token], cues: &Cues, used: &[bool], peek: bool) -> Vec<(usize,
         let Some(e) = best else { break };
         num_taken[e.num] = true;
         hit_taken[e.hit] = true;
-        out.push((e.num, e.role, e.value, role_hits[e.hit].0));
+        out.push((e.num, e.role, e.value, role_hits[e.hit].0, e.cost));
     }
-    let _ = role_hit_of_token;
     out.sort_by_key(|x| x.0);
     out
 }
@@ -1035,7 +1082,7 @@ fn record(
             };
             let (scale, scale_origin, v) = match (n.unit, near(Cue::Relative), near(Cue::Absolute))
             {
-                (Unit::Points, _, _) => ("absolute", o.clone(), value / 100.0),
+                (Unit::Points, _, _) => ("absolute", o.clone(), n.hundredth()),
                 (_, Some(h), _) => (
                     "relative",
                     origin(text, tokens, h.start, h.end),
@@ -1052,7 +1099,7 @@ fn record(
                         text.get(tokens[tok].start..tokens[tok].end).unwrap_or_default(),
                         fmt_plain(n.value.abs())
                     ));
-                    ("relative", Origin::Assumed, value / 100.0)
+                    ("relative", Origin::Assumed, n.hundredth())
                 }
                 (Unit::Plain, None, None) => {
                     if !n.currency && value.abs() < 1.0 {
@@ -1097,7 +1144,7 @@ fn propagate(
     text: &str,
     tokens: &[Token],
     used: &[bool],
-    bound: &[(usize, Role, f64, Hit)],
+    bound: &[(usize, Role, f64, Hit, f64)],
 ) {
     for i in 0..tokens.len() {
         if used[i] {
@@ -1132,7 +1179,7 @@ fn propagate(
             .rev()
             .find(|&j| matches!(tokens[j].word(), Some("vs" | "versus" | "v")))
             .map_or(0, |j| j + 1);
-        let Some(&(_, role, _, _)) = bound.iter().find(|b| b.0 >= seg_start && b.0 < vs) else {
+        let Some(&(_, role, _, _, _)) = bound.iter().find(|b| b.0 >= seg_start && b.0 < vs) else {
             continue;
         };
         let o = origin(text, tokens, i, i + 1);
@@ -1153,6 +1200,104 @@ fn propagate(
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// Readings for numbers no keyword claimed: an effect written "+8% relative" or "2pp", a
+/// target rate written "gets it to 4.4%", and a correlation in a CUPED question.
+fn fallbacks(p: &mut Parsed, text: &str, tokens: &[Token], cues: &Cues, used: &mut [bool]) {
+    let word = |i: usize| tokens.get(i).and_then(Token::word);
+    for i in 0..tokens.len() {
+        if used[i] {
+            continue;
+        }
+        let Some(n) = tokens[i].num().cloned() else {
+            continue;
+        };
+        let scale_word = match word(i + 1) {
+            Some("relative" | "rel" | "relatively") => Some("relative"),
+            Some("absolute" | "abs") => Some("absolute"),
+            _ => None,
+        };
+        let effect = !p.given.contains_key(&ParamName::Mde)
+            && !p.given.contains_key(&ParamName::Treatment)
+            && (n.unit == Unit::Points || (scale_word.is_some() && n.unit == Unit::Percent));
+        if effect {
+            let (scale, o) = match (n.unit, scale_word) {
+                (Unit::Points, _) => ("absolute", origin(text, tokens, i, i + 1)),
+                (_, Some(sw)) => (sw, origin(text, tokens, i, i + 2)),
+                _ => continue,
+            };
+            let v = n.hundredth().abs();
+            p.given.insert(
+                ParamName::Mde,
+                Param {
+                    value: num(v),
+                    origin: o.clone(),
+                },
+            );
+            p.given.insert(
+                ParamName::MdeScale,
+                Param {
+                    value: choice(scale),
+                    origin: o,
+                },
+            );
+            used[i] = true;
+            p.bound_numbers += 1;
+            continue;
+        }
+        // "gets it to 4.4%": a target rate after a verb of change, once a baseline is known.
+        let target = n.unit == Unit::Percent
+            && word(i.wrapping_sub(1)) == Some("to")
+            && matches!(
+                word(i.wrapping_sub(2)),
+                Some(
+                    "it" | "get"
+                        | "gets"
+                        | "reach"
+                        | "raise"
+                        | "increase"
+                        | "move"
+                        | "push"
+                        | "improve"
+                        | "bring"
+                        | "lift"
+                )
+            )
+            && p.given.contains_key(&ParamName::Baseline)
+            && !p.given.contains_key(&ParamName::Treatment)
+            && !p.given.contains_key(&ParamName::Mde);
+        if target && let Some(v) = accept(Role::Treatment, &n) {
+            p.given.insert(
+                ParamName::Treatment,
+                Param {
+                    value: num(v),
+                    origin: origin(text, tokens, i - 1, i + 1),
+                },
+            );
+            used[i] = true;
+            p.bound_numbers += 1;
+            continue;
+        }
+        // A bare correlation in a CUPED question ("pre and post revenue is 0.8").
+        if (cues.has(Cue::CupedQ) || cues.has(Cue::Rho))
+            && !p.given.contains_key(&ParamName::Rho)
+            && n.unit == Unit::Plain
+            && n.has_point
+            && n.value.abs() < 1.0
+            && n.value != 0.0
+        {
+            p.given.insert(
+                ParamName::Rho,
+                Param {
+                    value: num(n.value),
+                    origin: origin(text, tokens, i, i + 1),
+                },
+            );
+            used[i] = true;
+            p.bound_numbers += 1;
         }
     }
 }
@@ -1215,18 +1360,16 @@ fn choices(p: &mut Parsed, text: &str, tokens: &[Token], cues: &Cues) {
     }
     if let Some(h) = cues.first(Cue::Pocock) {
         put(ParamName::Spending, "pocock", h);
-    } else if let Some(h) = cues
-        .hits
-        .iter()
-        .find(|h| h.cue == Cue::SeqQ && (h.end - h.start) >= 1)
-    {
-        let t = text
-            .get(tokens[h.start].start..tokens[h.end - 1].end)
-            .unwrap_or_default()
-            .to_lowercase();
-        if t.contains("brien") || t.contains("obf") {
-            put(ParamName::Spending, "o-brien-fleming", h);
+    } else if let Some(h) = cues.hits.iter().find(|h| {
+        h.cue == Cue::SeqQ && {
+            let t = text
+                .get(tokens[h.start].start..tokens[h.end - 1].end)
+                .unwrap_or_default()
+                .to_lowercase();
+            t.contains("brien") || t.contains("obf")
         }
+    }) {
+        put(ParamName::Spending, "o-brien-fleming", h);
     }
     if let Some(h) = cues.first(Cue::Welch) {
         put(ParamName::TTestVariant, "welch", h);
@@ -1286,6 +1429,16 @@ pub fn detect_kind(cues: &Cues, p: &Parsed) -> Option<CalculationKind> {
     if has(Cue::MdeQ) && (g(ParamName::N) || !g(ParamName::Mde)) && !has(Cue::SampleSizeQ) {
         return Some(K::Mde);
     }
+    if has(Cue::Mde)
+        && g(ParamName::N)
+        && !g(ParamName::EffectSize)
+        && !g(ParamName::Mde)
+        && !g(ParamName::Treatment)
+        && !has(Cue::SampleSizeQ)
+        && !has(Cue::PowerQ)
+    {
+        return Some(K::Mde);
+    }
     if has(Cue::PowerQ) && !has(Cue::SampleSizeQ) {
         return Some(K::Power);
     }
@@ -1300,6 +1453,27 @@ pub fn detect_kind(cues: &Cues, p: &Parsed) -> Option<CalculationKind> {
         });
     }
     None
+}
+
+/// Whether the text names a calculation itself ("sample size", "p value", "boundaries"),
+/// rather than only giving inputs; a follow-up keeps the previous kind unless it does.
+pub fn names_a_kind(cues: &Cues) -> bool {
+    [
+        Cue::SampleSizeQ,
+        Cue::PowerQ,
+        Cue::MdeQ,
+        Cue::DurationQ,
+        Cue::SrmQ,
+        Cue::CupedQ,
+        Cue::SeqQ,
+        Cue::BayesQ,
+        Cue::FisherQ,
+        Cue::CiQ,
+        Cue::AdjustQ,
+        Cue::TestQ,
+    ]
+    .iter()
+    .any(|c| cues.has(*c))
 }
 
 /// Whether the question continues the previous calculation: it gives some input and either
@@ -1486,14 +1660,11 @@ pub fn build_request(
                   v: Value,
                   why: &str,
                   assumptions: &mut Vec<String>| {
-        if !params.contains_key(&name) {
-            params.insert(
-                name,
-                Param {
-                    value: v,
-                    origin: Origin::Assumed,
-                },
-            );
+        if let std::collections::btree_map::Entry::Vacant(e) = params.entry(name) {
+            e.insert(Param {
+                value: v,
+                origin: Origin::Assumed,
+            });
             assumptions.push(why.to_string());
         }
     };
@@ -1513,8 +1684,8 @@ pub fn build_request(
                     origin: Origin::Assumed,
                 },
             );
-            if kind == K::Power {
-                if params.remove(&P::Power).is_some() {
+            if kind == K::Power && params.remove(&P::Power).is_some() {
+                {
                     assumptions.push(
                         "The power given is ignored: power is what this calculation reports".into(),
                     );
