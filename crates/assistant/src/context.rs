@@ -242,11 +242,7 @@ mod tests {
         assert_eq!(ctx.items.len(), 1);
         assert!(ctx.items[0].prompt_text.len() <= 175);
         assert!(ctx.items[0].prompt_text.ends_with('.'));
-        assert_eq!(
-            ctx.items[0].text,
-            long.trim(),
-            "the user still sees all of it"
-        );
+        assert_eq!(ctx.items[0].text, long, "the user still sees all of it");
         assert_eq!(ctx.citations[0].kind, CitationKind::Paper);
     }
 

@@ -507,14 +507,8 @@ impl Calc {
                 alternative,
                 pooled,
             } => {
-                let t = stats::hypothesis::two_proportion_z(
-                    *x1,
-                    *n1,
-                    *x2,
-                    *n2,
-                    *alternative,
-                    *pooled,
-                )?;
+                let t =
+                    stats::hypothesis::two_proportion_z(*x1, *n1, *x2, *n2, *alternative, *pooled)?;
                 put("statistic", t.statistic);
                 put("p_value", t.p_value);
                 put("estimate", x2 / n2 - x1 / n1);
@@ -591,10 +585,7 @@ impl Calc {
                 for (i, p) in a.adjusted.iter().enumerate() {
                     put(&format!("adjusted_{}", i + 1), *p);
                 }
-                put(
-                    "rejected",
-                    a.reject.iter().filter(|r| **r).count() as f64,
-                );
+                put("rejected", a.reject.iter().filter(|r| **r).count() as f64);
             }
             Calc::Srm {
                 counts,

@@ -56,7 +56,11 @@ pub fn calibrate(similarities: &[f32], labels: &[bool]) -> Option<Calibration> {
     if similarities.is_empty() || similarities.len() != labels.len() {
         return None;
     }
-    let mut sorted: Vec<f32> = similarities.iter().copied().filter(|s| s.is_finite()).collect();
+    let mut sorted: Vec<f32> = similarities
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite())
+        .collect();
     sorted.sort_by(f32::total_cmp);
     sorted.dedup();
     let first = *sorted.first()?;

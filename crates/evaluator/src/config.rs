@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read evaluator config {path}: {source}; pass --config or create configs/evaluator.toml")]
+    #[error(
+        "cannot read evaluator config {path}: {source}; pass --config or create configs/evaluator.toml"
+    )]
     Read {
         /// The file.
         path: PathBuf,
@@ -18,7 +20,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML of the expected shape.
-    #[error("evaluator config {path} is not valid: {message}; compare it with configs/evaluator.toml in the repository")]
+    #[error(
+        "evaluator config {path} is not valid: {message}; compare it with configs/evaluator.toml in the repository"
+    )]
     Parse {
         /// The file.
         path: PathBuf,
@@ -217,5 +221,80 @@ impl EvaluatorConfig {
             });
         }
         Ok(())
+    }
+}
+
+/// `text` (the config file) with its `threshold` and `calibration_agreement` lines replaced,
+/// comments and layout kept; None when either line is missing.
+pub fn with_calibration(text: &str, threshold: f32, agreement: f64) -> Option<String> {
+    let mut seen = (false, false);
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let t = line.trim_start();
+            if t.starts_with("threshold =") || t.starts_with("threshold=") {
+                seen.0 = true;
+                format!("threshold = {threshold:.4}")
+            } else if t.starts_with("calibration_agreement") {
+                seen.1 = true;
+                format!("calibration_agreement = {agreement:.4}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    (seen.0 && seen.1).then(|| lines.join("\n") + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> String {
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../configs/evaluator.toml"
+        ))
+        .expect("configs/evaluator.toml")
+    }
+
+    #[test]
+    fn the_shipped_config_is_valid() {
+        let c = EvaluatorConfig::parse(&shipped(), Path::new("evaluator.toml")).expect("valid");
+        assert_eq!(c.key_points.share, 0.8);
+        assert_eq!(c.targets.overall, 0.8);
+    }
+
+    #[test]
+    fn unknown_keys_and_out_of_range_values_are_refused() {
+        let typo = shipped().replace("share = 0.8", "shares = 0.8");
+        assert!(matches!(
+            EvaluatorConfig::parse(&typo, Path::new("x.toml")),
+            Err(ConfigError::Parse { .. })
+        ));
+        let bad = shipped().replace("share = 0.8", "share = 1.5");
+        assert!(matches!(
+            EvaluatorConfig::parse(&bad, Path::new("x.toml")),
+            Err(ConfigError::Invalid {
+                field: "key_points.share",
+                ..
+            })
+        ));
+        let bad = shipped().replace("acceptable_from = 4", "acceptable_from = 9");
+        assert!(matches!(
+            EvaluatorConfig::parse(&bad, Path::new("x.toml")),
+            Err(ConfigError::Invalid { field: "human", .. })
+        ));
+    }
+
+    #[test]
+    fn calibration_rewrites_only_its_two_lines() {
+        let text = shipped();
+        let new = with_calibration(&text, 0.4321, 0.9).expect("lines present");
+        let c = EvaluatorConfig::parse(&new, Path::new("x.toml")).expect("still valid");
+        assert!((c.key_points.threshold - 0.4321).abs() < 1e-6);
+        assert_eq!(c.key_points.calibration_agreement, 0.9);
+        assert_eq!(new.lines().count(), text.lines().count());
+        assert!(with_calibration("share = 0.8\n", 0.4, 0.9).is_none());
     }
 }

@@ -15,14 +15,18 @@ use crate::report::html_escape;
 #[derive(Debug, thiserror::Error)]
 pub enum HumanError {
     /// Writing failed.
-    #[error("writing the rating sheet failed: {source}; check that the output directory is writable")]
+    #[error(
+        "writing the rating sheet failed: {source}; check that the output directory is writable"
+    )]
     Write {
         /// The cause.
         #[from]
         source: artifacts::ArtifactError,
     },
     /// The CSV could not be produced or parsed.
-    #[error("rating sheet {path}: {message}; keep the exported header and fill in the rating column only")]
+    #[error(
+        "rating sheet {path}: {message}; keep the exported header and fill in the rating column only"
+    )]
     Csv {
         /// The file.
         path: PathBuf,
@@ -192,7 +196,12 @@ pub struct HumanSummary {
 pub fn summarize(ratings: &[Rating], scores: &[Scores], config: &HumanConfig) -> Vec<HumanSummary> {
     let auto: BTreeMap<(&str, &str), bool> = scores
         .iter()
-        .map(|s| ((s.configuration.as_str(), s.question_id.as_str()), s.correct))
+        .map(|s| {
+            (
+                (s.configuration.as_str(), s.question_id.as_str()),
+                s.correct,
+            )
+        })
         .collect();
     let mut by_config: BTreeMap<&str, Vec<&Rating>> = BTreeMap::new();
     for r in ratings {

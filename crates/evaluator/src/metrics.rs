@@ -19,12 +19,14 @@ pub enum MetricError {
     /// The embedding model failed.
     #[error("embedding the answer sentences failed: {source}; check the embedding model files")]
     Embedding {
-        /// The cause.
+        /// The cause (boxed: graphrag's error is large and this one travels in every Result).
         #[source]
-        source: graphrag::Error,
+        source: Box<graphrag::Error>,
     },
     /// The model returned the wrong number of vectors.
-    #[error("the embedding model returned {got} vectors for {expected} texts; use a model that embeds every input")]
+    #[error(
+        "the embedding model returned {got} vectors for {expected} texts; use a model that embeds every input"
+    )]
     EmbeddingCount {
         /// Texts sent.
         expected: usize,
@@ -67,7 +69,10 @@ pub struct KeyPointMatcher<'a> {
 impl std::fmt::Debug for KeyPointMatcher<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyPointMatcher")
-            .field("embedder", &self.embedder.map(|e| e.fingerprint().to_owned()))
+            .field(
+                "embedder",
+                &self.embedder.map(|e| e.fingerprint().to_owned()),
+            )
             .field("threshold", &self.threshold)
             .finish()
     }
@@ -77,10 +82,11 @@ impl std::fmt::Debug for KeyPointMatcher<'_> {
 /// alternative present.
 pub fn keyword_rule_matches(point: &KeyPoint, haystack_normalized: &str) -> bool {
     !point.keywords.is_empty()
-        && point
-            .keywords
-            .iter()
-            .all(|group| group.iter().any(|k| contains_phrase(haystack_normalized, k)))
+        && point.keywords.iter().all(|group| {
+            group
+                .iter()
+                .any(|k| contains_phrase(haystack_normalized, k))
+        })
 }
 
 impl<'a> KeyPointMatcher<'a> {
@@ -112,9 +118,9 @@ impl<'a> KeyPointMatcher<'a> {
         if texts.is_empty() {
             return Ok(Some(Vec::new()));
         }
-        let v = e
-            .embed(texts)
-            .map_err(|source| MetricError::Embedding { source })?;
+        let v = e.embed(texts).map_err(|e| MetricError::Embedding {
+            source: Box::new(e),
+        })?;
         if v.len() != texts.len() {
             return Err(MetricError::EmbeddingCount {
                 expected: texts.len(),
@@ -134,7 +140,11 @@ impl<'a> KeyPointMatcher<'a> {
     }
 
     /// Checks every key point against `answer`.
-    pub fn check(&self, answer: &str, points: &[KeyPoint]) -> Result<Vec<KeyPointCheck>, MetricError> {
+    pub fn check(
+        &self,
+        answer: &str,
+        points: &[KeyPoint],
+    ) -> Result<Vec<KeyPointCheck>, MetricError> {
         let norm = normalize(answer);
         let sentences = text::sentences(answer);
         let mut texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
@@ -321,7 +331,13 @@ pub fn extract_choice(answer: &str, options: &[String]) -> Option<usize> {
         return Some(i);
     }
     let lower = t.to_lowercase();
-    for marker in ["answer is", "answer:", "option", "correct answer is", "choice"] {
+    for marker in [
+        "answer is",
+        "answer:",
+        "option",
+        "correct answer is",
+        "choice",
+    ] {
         if let Some(pos) = lower.find(marker) {
             let rest = t[pos + marker.len()..].trim_start_matches([' ', '(', '*', ':']);
             let mut cs = rest.chars();
@@ -429,7 +445,10 @@ pub fn score(
     let is_calc = item.calc.is_some();
     let path_recall = (!item.path.is_empty()).then(|| {
         let cited: BTreeSet<&str> = record.citations.iter().map(|c| c.id.as_str()).collect();
-        item.path.iter().filter(|p| cited.contains(p.as_str())).count() as f64
+        item.path
+            .iter()
+            .filter(|p| cited.contains(p.as_str()))
+            .count() as f64
             / item.path.len() as f64
     });
     let empty = record.answer_text.trim().is_empty();
@@ -443,8 +462,9 @@ pub fn score(
         key_points,
         key_point_coverage: cov,
         rouge_l: (!empty).then(|| text::rouge_l(&record.answer_text, &item.reference_answer).f),
-        bleu: (!empty)
-            .then(|| text::sentence_bleu(&record.answer_text, &item.reference_answer).score / 100.0),
+        bleu: (!empty).then(|| {
+            text::sentence_bleu(&record.answer_text, &item.reference_answer).score / 100.0
+        }),
         citation_accuracy: citation_accuracy(
             &record.citations,
             &item.expected_concepts,

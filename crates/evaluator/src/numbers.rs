@@ -49,11 +49,7 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// Multiplier words after a number ("2 million users").
-const SCALE_WORDS: &[(&str, f64)] = &[
-    ("thousand", 1e3),
-    ("million", 1e6),
-    ("billion", 1e9),
-];
+const SCALE_WORDS: &[(&str, f64)] = &[("thousand", 1e3), ("million", 1e6), ("billion", 1e9)];
 
 /// Extracts every number of `text`, in order.
 pub fn extract(text: &str) -> Vec<Found> {
@@ -62,8 +58,8 @@ pub fn extract(text: &str) -> Vec<Found> {
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
-        let starts_number = c.is_ascii_digit()
-            || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+        let starts_number =
+            c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
         if !starts_number {
             i += text[i..].chars().next().map_or(1, char::len_utf8);
             continue;
@@ -99,7 +95,9 @@ pub fn extract(text: &str) -> Vec<Found> {
         loop {
             if i + 3 < bytes.len() + 1
                 && bytes.get(i) == Some(&b',')
-                && bytes.get(i + 1..i + 4).is_some_and(|g| g.iter().all(u8::is_ascii_digit))
+                && bytes
+                    .get(i + 1..i + 4)
+                    .is_some_and(|g| g.iter().all(u8::is_ascii_digit))
                 && !bytes.get(i + 4).is_some_and(u8::is_ascii_digit)
                 && !digits.is_empty()
             {
@@ -149,7 +147,10 @@ pub fn extract(text: &str) -> Vec<Found> {
             for (word, m) in SCALE_WORDS {
                 if skipped == 1
                     && trimmed.to_lowercase().starts_with(word)
-                    && !trimmed[word.len()..].chars().next().is_some_and(is_word_char)
+                    && !trimmed[word.len()..]
+                        .chars()
+                        .next()
+                        .is_some_and(is_word_char)
                 {
                     value *= m;
                     resolution *= m;
@@ -167,9 +168,17 @@ pub fn extract(text: &str) -> Vec<Found> {
         } else if rest.starts_with(" %") {
             percent = true;
             i += 2;
-        } else if rest.starts_with(" percent") {
-            percent = true;
-            i += " percent".len();
+        } else {
+            // "percentage points", "pp" and "percent" read like a percent sign.
+            for word in [" percentage points", " percentage point", " pp", " percent"] {
+                if rest.starts_with(word)
+                    && !rest[word.len()..].chars().next().is_some_and(is_word_char)
+                {
+                    percent = true;
+                    i += word.len();
+                    break;
+                }
+            }
         }
         // A number glued to letters after it is an identifier ("2x", "3rd", "10px"), except
         // for the multipliers handled above.
@@ -268,6 +277,9 @@ mod tests {
         assert!(e[1].percent && e[1].value == 4.5);
         assert!((extract("3.1 × 10^-4")[0].value - 3.1e-4).abs() < 1e-15);
         assert_eq!(vals(".05"), vec![0.05]);
+        let pp = &extract("an MDE of 3.20 percentage points")[0];
+        assert!(pp.percent && pp.matches(0.032, 1e-4));
+        assert!(extract("1.5 pp")[0].percent);
     }
 
     #[test]

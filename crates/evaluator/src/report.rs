@@ -19,7 +19,9 @@ use crate::metrics::{Scores, mean, percentile};
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// Writing a file failed.
-    #[error("writing the evaluation report failed: {source}; check that the output directory is writable")]
+    #[error(
+        "writing the evaluation report failed: {source}; check that the output directory is writable"
+    )]
     Write {
         /// The cause.
         #[from]
@@ -112,7 +114,10 @@ pub fn summarize(scores: &[Scores]) -> Vec<ConfigSummary> {
     order
         .into_iter()
         .map(|config| {
-            let mine: Vec<&Scores> = scores.iter().filter(|s| s.configuration == config).collect();
+            let mine: Vec<&Scores> = scores
+                .iter()
+                .filter(|s| s.configuration == config)
+                .collect();
             let mut per_category: BTreeMap<String, Tally> = BTreeMap::new();
             let mut overall = Tally::default();
             for s in &mine {
@@ -181,14 +186,13 @@ pub fn check_targets(s: &ConfigSummary, t: &Targets) -> Vec<TargetCheck> {
         value: pct(value),
         met: value.map(|v| v + 1e-12 >= target),
     };
-    let below = |name: &str, target: f64, value: Option<f64>, fmt: fn(Option<f64>) -> String| {
-        TargetCheck {
+    let below =
+        |name: &str, target: f64, value: Option<f64>, fmt: fn(Option<f64>) -> String| TargetCheck {
             name: name.into(),
             target: format!("< {}", fmt(Some(target))),
             value: fmt(value),
             met: value.map(|v| v < target),
-        }
-    };
+        };
     let cat = |c: &str| s.per_category.get(c).and_then(Tally::share);
     vec![
         at_least("overall accuracy (curated)", t.overall, s.overall.share()),
@@ -198,10 +202,29 @@ pub fn check_targets(s: &ConfigSummary, t: &Targets) -> Vec<TargetCheck> {
         at_least("best practices", t.best_practice, cat("best_practice")),
         at_least("multi-hop", t.multi_hop, cat("multi_hop")),
         at_least("multiple choice", t.multiple_choice, cat("multiple_choice")),
-        at_least("citation accuracy", t.citation_accuracy, s.citation_accuracy),
-        below("retrieval latency p95", t.retrieval_ms, s.retrieval_p95_ms, ms),
-        below("end-to-end latency p95", t.end_to_end_ms, s.latency_p95_ms, ms),
-        below("cost per query", t.cost_per_query_usd, s.cost_per_query_usd, usd),
+        at_least(
+            "citation accuracy",
+            t.citation_accuracy,
+            s.citation_accuracy,
+        ),
+        below(
+            "retrieval latency p95",
+            t.retrieval_ms,
+            s.retrieval_p95_ms,
+            ms,
+        ),
+        below(
+            "end-to-end latency p95",
+            t.end_to_end_ms,
+            s.latency_p95_ms,
+            ms,
+        ),
+        below(
+            "cost per query",
+            t.cost_per_query_usd,
+            s.cost_per_query_usd,
+            usd,
+        ),
     ]
 }
 
@@ -346,7 +369,10 @@ pub fn markdown(input: &ReportInput<'_>) -> String {
     let _ = writeln!(md, "## Targets\n");
     for s in &summaries {
         let _ = writeln!(md, "### {}\n", s.configuration);
-        let _ = writeln!(md, "| metric | target | measured | status |\n|---|---|---|---|");
+        let _ = writeln!(
+            md,
+            "| metric | target | measured | status |\n|---|---|---|---|"
+        );
         for c in check_targets(s, input.targets) {
             let status = match c.met {
                 Some(true) => "met",
@@ -384,12 +410,7 @@ pub fn markdown(input: &ReportInput<'_>) -> String {
             .iter()
             .filter(|x| x.configuration == s.configuration && !x.correct)
             .collect();
-        let _ = writeln!(
-            md,
-            "### {} ({} incorrect)\n",
-            s.configuration,
-            failed.len()
-        );
+        let _ = writeln!(md, "### {} ({} incorrect)\n", s.configuration, failed.len());
         for f in failed.iter().take(40) {
             let _ = writeln!(
                 md,
@@ -400,7 +421,11 @@ pub fn markdown(input: &ReportInput<'_>) -> String {
             );
         }
         if failed.len() > 40 {
-            let _ = writeln!(md, "- … and {} more (see results.parquet)", failed.len() - 40);
+            let _ = writeln!(
+                md,
+                "- … and {} more (see results.parquet)",
+                failed.len() - 40
+            );
         }
         md.push('\n');
     }
@@ -479,7 +504,9 @@ pub fn accuracy_svg(summaries: &[ConfigSummary], targets: &Targets) -> Result<St
                 .draw_series(bars)
                 .map_err(|e| err(e.to_string()))?
                 .label(s.configuration.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
         }
         for (i, c) in PLOT_CATEGORIES.iter().enumerate() {
             if let Some(t) = targets.for_category(c) {
@@ -515,7 +542,10 @@ pub fn latency_svg(scores: &[Scores], summaries: &[ConfigSummary]) -> Result<Str
     let step = max / bins as f64;
     let mut counts: Vec<Vec<usize>> = vec![vec![0; bins]; summaries.len()];
     for s in scores {
-        if let Some(j) = summaries.iter().position(|c| c.configuration == s.configuration) {
+        if let Some(j) = summaries
+            .iter()
+            .position(|c| c.configuration == s.configuration)
+        {
             let b = ((s.latency_ms / step) as usize).min(bins - 1);
             counts[j][b] += 1;
         }
@@ -555,7 +585,9 @@ pub fn latency_svg(scores: &[Scores], summaries: &[ConfigSummary]) -> Result<Str
                 .draw_series(bars)
                 .map_err(|e| err(e.to_string()))?
                 .label(s.configuration.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
         }
         chart
             .configure_series_labels()
@@ -585,7 +617,11 @@ pub fn html(input: &ReportInput<'_>) -> Result<String, ReportError> {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation {}</title>\n<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}.missed{{color:#b00;font-weight:bold}}.met{{color:#070}}</style></head><body>\n",
         html_escape(input.run_id)
     );
-    let _ = writeln!(h, "<h1>Evaluation report: run {}</h1>", html_escape(input.run_id));
+    let _ = writeln!(
+        h,
+        "<h1>Evaluation report: run {}</h1>",
+        html_escape(input.run_id)
+    );
     let _ = writeln!(
         h,
         "<p>{} answers over {} configuration(s). Key-point threshold {:.3} (calibration agreement {:.1}%).</p>",
@@ -663,7 +699,12 @@ pub fn html(input: &ReportInput<'_>) -> Result<String, ReportError> {
 pub type Texts = BTreeMap<(String, String), (String, String)>;
 
 /// The `eval.results` rows of a run.
-pub fn result_rows(run_id: &str, scores: &[Scores], texts: &Texts, tokens: &BTreeMap<(String, String), (i64, i64)>) -> Vec<EvalResult> {
+pub fn result_rows(
+    run_id: &str,
+    scores: &[Scores],
+    texts: &Texts,
+    tokens: &BTreeMap<(String, String), (i64, i64)>,
+) -> Vec<EvalResult> {
     scores
         .iter()
         .map(|s| {
@@ -710,7 +751,11 @@ pub struct RunFiles {
 
 /// Writes `report.md`, `report.html`, `results.parquet`, `scores.json` and `summary.json` into
 /// `dir`, each atomically.
-pub fn write_run(dir: &Path, input: &ReportInput<'_>, rows: &[EvalResult]) -> Result<RunFiles, ReportError> {
+pub fn write_run(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    rows: &[EvalResult],
+) -> Result<RunFiles, ReportError> {
     let files = RunFiles {
         markdown: dir.join("report.md"),
         html: dir.join("report.html"),

@@ -380,7 +380,11 @@ fn check_item(path: &Path, item: &Item, multihop: bool, problems: &mut Vec<Probl
         if kp.text.trim().is_empty() {
             bad("an empty key point".into());
         }
-        if kp.keywords.iter().any(|g| g.is_empty() || g.iter().any(|k| k.trim().is_empty())) {
+        if kp
+            .keywords
+            .iter()
+            .any(|g| g.is_empty() || g.iter().any(|k| k.trim().is_empty()))
+        {
             bad(format!(
                 "key point {:?} has an empty keyword group or keyword",
                 kp.text
@@ -558,13 +562,12 @@ fn words(text: &str) -> Vec<String> {
 pub fn bigram_jaccard(a: &str, b: &str) -> f64 {
     let grams = |t: &str| -> BTreeSet<(String, String)> {
         let w = words(t);
-        w.windows(2)
-            .map(|p| (p[0].clone(), p[1].clone()))
-            .collect()
+        w.windows(2).map(|p| (p[0].clone(), p[1].clone())).collect()
     };
     let (ga, gb) = (grams(a), grams(b));
-    if ga.is_empty() && gb.is_empty() {
-        return 1.0;
+    if ga.is_empty() || gb.is_empty() {
+        // One-word texts have no bigrams: compare their words instead.
+        return if words(a) == words(b) { 1.0 } else { 0.0 };
     }
     let inter = ga.intersection(&gb).count() as f64;
     let union = ga.union(&gb).count() as f64;
@@ -655,6 +658,60 @@ pub fn check_against_knowledge(
                         q.id
                     ),
                 });
+            }
+        }
+    }
+    problems
+}
+
+/// Largest relative difference allowed between a stored expected number and the calculator's
+/// value (the sets store values to at least six significant digits).
+pub const STORED_REL: f64 = 1e-5;
+
+/// Recomputes every calculation item with `stats` and reports each expected number that is not
+/// an output of its call, or differs from it by more than [`STORED_REL`] (relative) or a tenth of
+/// its own tolerance.
+pub fn check_calculations(sets: &Sets, dir: &Path) -> Vec<Problem> {
+    let path = dir.join(CURATED_FILE);
+    let mut problems = Vec::new();
+    for item in sets.curated.iter().chain(&sets.multihop) {
+        let Some(calc) = item.parsed_calc() else {
+            continue;
+        };
+        let mut bad = |message: String| {
+            problems.push(Problem {
+                path: path.clone(),
+                line: item.line,
+                message: format!("{}: {message}", item.id),
+            })
+        };
+        let outputs = match calc.compute() {
+            Ok(o) => o,
+            Err(e) => {
+                bad(format!("the calculator refuses the calc: {e}"));
+                continue;
+            }
+        };
+        for n in &item.expected_numbers {
+            match outputs.get(&n.name) {
+                None => bad(format!(
+                    "expected number {} is not an output of {} (outputs: {})",
+                    n.name,
+                    calc.kind(),
+                    outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
+                Some(v) => {
+                    let diff = (v - n.value).abs();
+                    let limit = (STORED_REL * v.abs())
+                        .max(1e-12)
+                        .min(n.tolerance.allowed(*v) / 10.0);
+                    if diff > limit.max(1e-12) {
+                        bad(format!(
+                            "expected {} = {} but the calculator gives {v}; store the calculator's value",
+                            n.name, n.value
+                        ));
+                    }
+                }
             }
         }
     }

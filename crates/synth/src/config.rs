@@ -177,7 +177,10 @@ impl LlmGeneratorConfig {
             ));
         }
         if self.concurrency == 0 || self.max_tokens == 0 || self.call_timeout_seconds == 0 {
-            return Err("llm.concurrency, llm.max_tokens and llm.call_timeout_seconds must be positive".into());
+            return Err(
+                "llm.concurrency, llm.max_tokens and llm.call_timeout_seconds must be positive"
+                    .into(),
+            );
         }
         if !(self.max_cost_usd.is_finite() && self.max_cost_usd >= 0.0) {
             return Err(format!(
@@ -185,7 +188,8 @@ impl LlmGeneratorConfig {
                 self.max_cost_usd
             ));
         }
-        if self.max_question_chars < 20 || self.max_answer_chars < 20 || self.max_source_chars < 100 {
+        if self.max_question_chars < 20 || self.max_answer_chars < 20 || self.max_source_chars < 100
+        {
             return Err("llm.max_question_chars and llm.max_answer_chars must be at least 20 and llm.max_source_chars at least 100".into());
         }
         Ok(())

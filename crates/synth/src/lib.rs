@@ -2,20 +2,30 @@
 //! any language model: [`graph`] builds definition, explanation, multi-hop and practice pairs from
 //! the curated knowledge base (`data/knowledge`, through the `knowledge` crate), and [`calc`] draws
 //! realistic experiment parameters and answers with the exact numbers of the `stats` calculator.
-//! Every candidate goes through [`validate`]; the survivors are written as `qa/synthetic.parquet`
-//! (`qa.pairs`) and the failures, each with its reason, as `qa/rejects.parquet` (`qa.rejects`),
-//! both through `artifacts` and recorded in the run manifest ([`run`]).
+//! The third, [`llm_qa`], has a language model write pairs from the collector's arXiv abstracts
+//! and Cross Validated posts (`raw.arxiv`, `raw.cross_validated`), with a versioned prompt
+//! ([`prompt`], templates in `configs/prompts/`), a JSON reply schema that is checked (and, where
+//! the backend can, enforced), one repair call, a hard USD cap, a response cache and per-source
+//! checkpoints. Every candidate goes through [`validate`]; the survivors are written as
+//! `qa/synthetic.parquet` (`qa.pairs`) and the failures, each with its reason, as
+//! `qa/rejects.parquet` (`qa.rejects`), both through `artifacts` and recorded in the run manifest
+//! ([`run`]).
 //!
 //! What this crate must not depend on: no other stage crate (`collector`, `dataset`, `trainer`,
-//! `evaluator`); it reads their outputs only as artifacts. It makes no HTTP calls of its own: the
-//! `llm` crate is used only for its price table (the `--dry-run` estimate).
+//! `evaluator`); it reads their outputs only as artifacts. It makes no HTTP calls of its own:
+//! every model call goes through `llm` (its clients, budget and cache). The library reads no
+//! environment and resolves no model: the binary reads `ANTHROPIC_API_KEY` and finds the local
+//! GGUF through `assets`, then hands them in ([`provider::ProviderChoice`]).
 //!
-//! Design choice: both generators are pure functions of `(knowledge, seed, config)` and stamp every
-//! pair with a caller-given timestamp, so a run is reproducible byte for byte and a snapshot test
-//! can pin a sample. Correctness comes from construction, not from review: a graph answer only
-//! recombines the curated text of the concepts and edges it names, and a calculation answer only
-//! prints what `stats` returned for the inputs recorded in `calculation_json`, which a test
-//! recomputes.
+//! Design choice: the graph and calculation generators are pure functions of `(knowledge, seed,
+//! config)` and stamp every pair with a caller-given timestamp, so a run is reproducible byte for
+//! byte and a snapshot test can pin a sample. Correctness comes from construction, not from
+//! review: a graph answer only recombines the curated text of the concepts and edges it names,
+//! and a calculation answer only prints what `stats` returned for the inputs recorded in
+//! `calculation_json`, which a test recomputes. The LLM generator checkpoints raw replies, not
+//! validated pairs, and validation runs once over all candidates in source order after
+//! generation: the near-duplicate rule depends on order, so this is what makes a resumed run's
+//! output equal an uninterrupted one's.
 
 pub mod calc;
 pub mod config;

@@ -325,7 +325,7 @@ impl LlmGenerator<'_> {
             prompt_hash: hash,
             model: self.setup.model.model_id().to_owned(),
         };
-        let mut charge = |result: &mut SourceResult, r: &ChatResponse| {
+        let charge = |result: &mut SourceResult, r: &ChatResponse| {
             result.calls += 1;
             result.input_tokens += u64::from(r.usage.prompt_tokens);
             result.output_tokens += u64::from(r.usage.completion_tokens);
@@ -414,8 +414,13 @@ impl LlmGenerator<'_> {
                         llm::Error::BudgetExceeded { limit_usd, .. } => format!(
                             "the budget of ${limit_usd:.2} stopped the run before a call that could exceed it ({e}); rerun with a higher --max-cost-usd to continue, finished sources are checkpointed"
                         ),
-                        llm::Error::Cancelled => "interrupted; rerun to continue, finished sources are checkpointed".to_owned(),
-                        other => format!("{other}; rerun to continue, finished sources are checkpointed"),
+                        llm::Error::Cancelled => {
+                            "interrupted; rerun to continue, finished sources are checkpointed"
+                                .to_owned()
+                        }
+                        other => {
+                            format!("{other}; rerun to continue, finished sources are checkpointed")
+                        }
                     });
                 }
             }
@@ -463,8 +468,7 @@ impl LlmGenerator<'_> {
                     created_at,
                 });
             }
-            out.candidates
-                .extend(self.candidates(source, &result));
+            out.candidates.extend(self.candidates(source, &result));
         }
         out
     }

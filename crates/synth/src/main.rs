@@ -61,7 +61,12 @@ fn source_count(config: &SynthConfig) -> anyhow::Result<Option<usize>> {
     Ok((!sources.is_empty()).then_some(sources.len()))
 }
 
-fn print_estimate(config: &SynthConfig, sources: usize, from: String, model: &str) -> anyhow::Result<()> {
+fn print_estimate(
+    config: &SynthConfig,
+    sources: usize,
+    from: String,
+    model: &str,
+) -> anyhow::Result<()> {
     let e = synth::run::estimate_for(config, sources, from, model)?;
     println!(
         "dry run: LLM generator, {} sources ({}) x {} pairs with {}: {} calls, {} input + {} output tokens, ${:.2} at prices of {}; graph and calculation generators cost $0",

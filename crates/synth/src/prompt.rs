@@ -3,7 +3,7 @@
 //! grammar for the local backend, and checked here against what came back), and the parser that
 //! turns a reply into typed pairs or says precisely what is wrong with it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -131,9 +131,7 @@ impl PromptTemplate {
             }
         }
         if !placeholders(&template.user).contains(&"text") {
-            return Err(bad(
-                "user never includes the source text ({{text}})".into(),
-            ));
+            return Err(bad("user never includes the source text ({{text}})".into()));
         }
         Ok(template)
     }
@@ -156,8 +154,8 @@ impl PromptTemplate {
     }
 
     fn values(source: &Source, limits: &ReplyLimits) -> Vec<(&'static str, String)> {
-        let schema = serde_json::to_string_pretty(&reply_schema(limits))
-            .unwrap_or_else(|_| "{}".to_owned());
+        let schema =
+            serde_json::to_string(&reply_schema(limits)).unwrap_or_else(|_| "{}".to_owned());
         vec![
             ("source_kind", source.kind.clone()),
             ("title", source.title.clone()),
@@ -397,13 +395,4 @@ pub fn parse_reply(text: &str, schema: &Value) -> Result<Vec<ReplyPair>, ReplyEr
             answer: p.answer.trim().to_owned(),
         })
         .collect())
-}
-
-/// The template path resolved against `base` when relative.
-pub(crate) fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
-    }
 }

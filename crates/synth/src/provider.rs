@@ -55,7 +55,7 @@ impl std::fmt::Debug for ProviderChoice {
 
 /// What `provider = "auto"` means given whether a key is present: the provider name to build,
 /// or `None` to skip the generator.
-pub fn resolve_provider<'a>(config: &'a LlmGeneratorConfig, have_key: bool) -> Option<&'a str> {
+pub fn resolve_provider(config: &LlmGeneratorConfig, have_key: bool) -> Option<&str> {
     match config.provider.as_str() {
         "auto" if have_key => Some("anthropic"),
         "auto" => match config.fallback.as_str() {
@@ -83,8 +83,7 @@ pub fn build(
         budget: Some(Arc::clone(&budget)),
     };
     let connect = llm_config.timeouts.connect();
-    let (model, provider, constrain, budget): (Arc<dyn ChatModel>, &str, bool, _) = match choice
-    {
+    let (model, provider, constrain, budget): (Arc<dyn ChatModel>, &str, bool, _) = match choice {
         ProviderChoice::Anthropic(key) => {
             let mut c = AnthropicConfig::new(
                 config.anthropic.base_url.clone(),
@@ -101,7 +100,8 @@ pub fn build(
             )
         }
         ProviderChoice::OpenAi(key) => {
-            let mut c = OpenAiConfig::new(config.openai.base_url.clone(), config.openai.model.clone());
+            let mut c =
+                OpenAiConfig::new(config.openai.base_url.clone(), config.openai.model.clone());
             c.api_key = key;
             c.connect_timeout = connect;
             let model = OpenAiCompatible::new(c, policy("openai_compatible"))?;

@@ -159,7 +159,9 @@ impl Outcome {
             *s.by_type.entry(p.qa_type.clone()).or_default() += 1;
             *s.by_source_kind.entry(p.source_kind.clone()).or_default() += 1;
             if p.generator == "llm" {
-                *s.llm_pairs_by_source.entry(p.source_id.clone()).or_default() += 1;
+                *s.llm_pairs_by_source
+                    .entry(p.source_id.clone())
+                    .or_default() += 1;
             }
         }
         for r in &self.rejects {

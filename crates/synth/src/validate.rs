@@ -120,6 +120,40 @@ pub fn check_boilerplate(question: &str, answer: &str) -> Option<Rejection> {
         .and_then(|p| reject("refusal_or_boilerplate", format!("contains {p:?}")))
 }
 
+const SOURCE_MENTIONS: &[&str] = &[
+    "the source",
+    "the abstract",
+    "the paper",
+    "the authors",
+    "this paper",
+    "this abstract",
+    "this study",
+    "the text above",
+];
+
+/// An LLM pair stands on its own: the question is a real question (it ends with a question
+/// mark) and neither side refers to the text it was written from ("the paper", "the source"),
+/// which a reader of the training data never sees. Small models also echo the prompt's own
+/// instructions this way.
+pub fn check_self_contained(question: &str, answer: &str) -> Option<Rejection> {
+    if !question.trim_end().ends_with('?') {
+        return reject(
+            "not_a_question",
+            "an LLM question must end with a question mark".to_owned(),
+        );
+    }
+    let text = format!("{question} {answer}").to_lowercase();
+    SOURCE_MENTIONS
+        .iter()
+        .find(|m| text.contains(*m))
+        .and_then(|m| {
+            reject(
+                "mentions_source",
+                format!("refers to {m:?}, which a reader of the pair never sees"),
+            )
+        })
+}
+
 fn content_words(text: &str) -> Vec<String> {
     const STOP: &[&str] = &[
         "the", "and", "for", "that", "this", "with", "are", "was", "from", "you", "your", "its",
@@ -318,6 +352,11 @@ impl Validator {
         let single = check_length(&c.question, &c.answer, cfg.min_chars, cfg.max_chars)
             .or_else(|| check_is_question(&c.question))
             .or_else(|| check_boilerplate(&c.question, &c.answer))
+            .or_else(|| {
+                (c.generator == "llm")
+                    .then(|| check_self_contained(&c.question, &c.answer))
+                    .flatten()
+            })
             .or_else(|| {
                 let source = c.source_text.as_deref()?;
                 check_grounded(&c.answer, source, cfg.min_grounding_overlap).or_else(|| {

@@ -1,6 +1,9 @@
 //! Every calculation answer is recomputed here with `stats`, from the inputs its
 //! `calculation_json` records, and the answer text must state the recomputed result.
 
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 use stats::hypothesis::{Alternative, two_proportion_z};
 use stats::intervals::{ProportionCi, proportion};

@@ -2,6 +2,9 @@
 //! artifacts with at least 5,000 pairs, no labelled evaluation question leaks, the output is
 //! deterministic for a seed (a sample is snapshotted) and the dry run prices the seed scale.
 
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use artifacts::{QaPair, QaReject, Timestamp, read_artifact};

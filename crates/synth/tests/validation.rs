@@ -1,10 +1,13 @@
 //! Each validation rule with a case it accepts and a case it rejects.
 
+// Tests assert by unwrapping: a panic with the error is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use synth::Candidate;
 use synth::config::ValidationConfig;
 use synth::validate::{
     NearDuplicateIndex, Validator, check_boilerplate, check_grounded, check_is_question,
-    check_length, check_numbers_in_source,
+    check_length, check_numbers_in_source, check_self_contained,
 };
 
 const Q: &str = "How many users per group do I need for a 5% baseline and a 10% relative lift?";
@@ -176,4 +179,30 @@ fn validator_checks_numbers_only_for_llm_pairs() {
             .map_err(|r| r.reason),
         Err("unsupported_number")
     );
+}
+
+#[test]
+fn llm_pairs_must_be_self_contained_questions() {
+    assert_eq!(check_self_contained(Q, A), None);
+    // SmolLM2 echoing the prompt's instructions, as in the local-model run.
+    let echoed = "What a concept from the source is. The best practices are based on research.";
+    assert_eq!(
+        check_self_contained(echoed, A).map(|r| r.reason),
+        Some("not_a_question")
+    );
+    let cites = "According to the paper, CUPED subtracts a multiple of the pre-period metric.";
+    assert_eq!(
+        check_self_contained(Q, cites).map(|r| r.reason),
+        Some("mentions_source")
+    );
+    // Graph pairs may be requests without a question mark; only LLM pairs get this rule.
+    let request = "Explain how CUPED uses a pre-experiment covariate to reduce metric variance";
+    let source = "CUPED uses a pre-experiment covariate to reduce metric variance of a test.";
+    let mut v = Validator::new(config(), []);
+    let mut c = candidate(request, "graph", Some(source));
+    c.answer = source.to_owned();
+    assert_eq!(v.check(&c), Ok(()));
+    let mut c = candidate(request, "llm", Some(source));
+    c.answer = source.to_owned();
+    assert_eq!(v.check(&c).map_err(|r| r.reason), Err("not_a_question"));
 }

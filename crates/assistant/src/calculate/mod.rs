@@ -476,7 +476,11 @@ pub fn run(request: &CalculationRequest) -> Result<Calculation, CalculateError> 
                     let pw = q.stats(d.power(e, n))?;
                     let pws = out.prob("power", pw);
                     let effect_text = if dp.proportion {
-                        format!("a change from {} to {}", format::pct(dp.baseline), format::pct(e))
+                        format!(
+                            "a change from {} to {}",
+                            format::pct(dp.baseline),
+                            format::pct(e)
+                        )
                     } else {
                         format!("an effect of d = {}", format::num(e))
                     };

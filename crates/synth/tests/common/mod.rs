@@ -2,6 +2,7 @@
 //! `tests/test_data`, a config pointed at a temporary artifacts root, grounded replies built from
 //! an abstract's own sentences, and Anthropic Messages responses in the documented shape.
 
+// Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -82,7 +83,13 @@ pub fn grounded_reply(paper: &ArxivPaper) -> String {
         format!("What should a practitioner do according to \"{t}\"?"),
         format!("Which further point does \"{t}\" make about experiments?"),
     ];
-    let types = ["definition", "methodology", "comparison", "best_practice", "free"];
+    let types = [
+        "definition",
+        "methodology",
+        "comparison",
+        "best_practice",
+        "free",
+    ];
     let pairs: Vec<serde_json::Value> = (0..5)
         .map(|i| {
             serde_json::json!({
