@@ -39,6 +39,9 @@ commands:
   demo        setup, knowledge, calculator and collector on embedded defaults
   ask \"<q>\"   setup, index the knowledge base, then answer a question (the main job);
               flags after the question go to the `ask` binary (--json, --no-generate, --mode)
+  evaluate    comparative evaluation on data/eval: structured answers per retrieval mode, and
+              with --generate the model alone, base + GraphRAG, and the fine-tuned adapter;
+              writes artifacts/eval/<run>/report.md (--run NAME, default `latest`)
   serve       setup, index, then serve the HTTP API (--host H --port N, default 127.0.0.1:8080)";
 
 fn main() -> ExitCode {
@@ -97,6 +100,7 @@ fn run(args: Vec<String>) -> Result<()> {
             let args: Vec<&str> = rest.iter().map(String::as_str).collect();
             cargo_run_with_assets("inference-api", None, &args)
         }
+        "evaluate" => evaluate(rest),
         "validate-knowledge" => {
             no_extra_args(command, rest)?;
             validate_knowledge()
@@ -380,6 +384,67 @@ fn cargo_run(package: &str, args: &[&str]) -> Result<()> {
         bail!("{package} {} failed with {status}", args.join(" "));
     }
     Ok(())
+}
+
+/// Answers the evaluation sets under each configuration with the `ask` binary's batch mode,
+/// then scores every configuration into one report with the evaluator.
+fn evaluate(rest: &[String]) -> Result<()> {
+    let mut generate = false;
+    let mut run = "latest".to_owned();
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--generate" => generate = true,
+            "--run" => run = args.next().context("--run needs a name")?.clone(),
+            other => bail!("unknown evaluate flag {other:?}; expected --generate or --run NAME"),
+        }
+    }
+    prepare_serving()?;
+    let root = project_root();
+    let dir = root.join("artifacts/eval/records").join(&run);
+    let sets = ["data/eval/curated.jsonl", "data/eval/multihop.jsonl"];
+    // (configuration, ask flags): the structured answer alone under each retrieval mode; with
+    // --generate, the model alone, the model over GraphRAG and the calculator, and the
+    // fine-tuned adapter when a trainer run exists.
+    let mut configurations: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "structured-hybrid",
+            vec!["--no-generate", "--mode", "hybrid"],
+        ),
+        ("structured-bm25", vec!["--no-generate", "--mode", "bm25"]),
+        (
+            "structured-vector",
+            vec!["--no-generate", "--mode", "vector"],
+        ),
+        ("structured-graph", vec!["--no-generate", "--mode", "graph"]),
+    ];
+    if generate {
+        configurations.push(("base-model-alone", vec!["--base", "--model-only"]));
+        configurations.push(("base+graphrag", vec!["--base", "--mode", "hybrid"]));
+        if root.join("runs").is_dir() {
+            configurations.push(("finetuned-alone", vec!["--model-only"]));
+            configurations.push(("finetuned+graphrag", vec!["--mode", "hybrid"]));
+        }
+    }
+    let mut record_files = Vec::new();
+    for (name, flags) in &configurations {
+        let records = dir.join(format!("{name}.jsonl"));
+        let records_arg = records.display().to_string();
+        let mut args: Vec<&str> = vec!["--no-index", "--configuration", name];
+        for set in sets {
+            args.extend(["--batch", set]);
+        }
+        args.extend(["--records", records_arg.as_str()]);
+        args.extend(flags.iter().copied());
+        println!("evaluate: answering as {name}");
+        cargo_run_with_assets("assistant", Some("ask"), &args)?;
+        record_files.push(records_arg);
+    }
+    let mut args: Vec<&str> = vec!["score", "--run", run.as_str()];
+    for f in &record_files {
+        args.extend(["--answers", f.as_str()]);
+    }
+    cargo_run_with_assets("evaluator", None, &args)
 }
 
 /// Installs what is missing and brings the graph index up to date; the indexer prints its

@@ -84,6 +84,11 @@ impl Assistant {
         self.model.as_deref().map_or("none", |m| m.model_id())
     }
 
+    /// The language model, when one is attached.
+    pub fn model(&self) -> Option<&Arc<dyn ChatModel>> {
+        self.model.as_ref()
+    }
+
     /// Whether a language model is attached.
     pub fn has_model(&self) -> bool {
         self.model.is_some()

@@ -62,6 +62,20 @@ struct Cli {
     /// Do not bring the index up to date first (it must exist).
     #[arg(long)]
     no_index: bool,
+    /// Answer every `{"id", "question"}` line of these JSONL files (the evaluator's sets) and
+    /// write one answer record per line to `--records`, instead of answering one question.
+    #[arg(long, value_name = "JSONL")]
+    batch: Vec<PathBuf>,
+    /// Where batch answer records go (JSON lines, the evaluator's `AnswerRecord`).
+    #[arg(long, requires = "batch")]
+    records: Option<PathBuf>,
+    /// The configuration name written into batch records.
+    #[arg(long, default_value = "assistant")]
+    configuration: String,
+    /// Batch only: ask the language model alone, with no calculator, retrieval or structured
+    /// answer (the "base model alone" baseline).
+    #[arg(long)]
+    model_only: bool,
 }
 
 fn spec(cli: &Cli) -> Result<RuntimeSpec> {
@@ -106,6 +120,9 @@ fn spec(cli: &Cli) -> Result<RuntimeSpec> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if !cli.batch.is_empty() {
+        return batch::run(&cli).await;
+    }
     let question = cli.question.join(" ");
     if question.trim().is_empty() {
         bail!("give a question, for example: ask \"What is statistical power?\"");
@@ -181,6 +198,165 @@ async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+mod batch {
+    //! Batch answering for the evaluator: one answer record (the evaluator's `AnswerRecord`
+    //! JSON shape) per question, written atomically when the batch is done.
+
+    use super::*;
+    use llm::{CallOptions, ChatModel, ChatRequest, GenerationParams, Message};
+
+    #[derive(serde::Deserialize)]
+    struct Line {
+        id: String,
+        question: String,
+    }
+
+    fn read_questions(paths: &[PathBuf]) -> Result<Vec<Line>> {
+        let mut out = Vec::new();
+        for path in paths {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let parsed: Line = serde_json::from_str(line).with_context(|| {
+                    format!(
+                        "{}:{}: expected {{\"id\", \"question\"}}",
+                        path.display(),
+                        i + 1
+                    )
+                })?;
+                out.push(parsed);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn run(cli: &Cli) -> Result<()> {
+        let Some(records) = &cli.records else {
+            bail!("--batch needs --records FILE");
+        };
+        let questions = read_questions(&cli.batch)?;
+        let mode: RetrievalMode = cli.mode.parse()?;
+        let spec = spec(cli)?;
+        let assistant = Arc::new(Assistant::open(open_options(&spec)?).await?);
+        let model = assistant.model().cloned();
+        let mut lines = Vec::with_capacity(questions.len());
+        let started = std::time::Instant::now();
+        for (i, q) in questions.iter().enumerate() {
+            let record = if cli.model_only {
+                let model = model
+                    .as_ref()
+                    .context("--model-only needs a language model ([model] backend)")?;
+                model_only(model.as_ref(), &cli.configuration, q, &assistant).await?
+            } else {
+                let answer = assistant
+                    .answer(Query {
+                        question: q.question.clone(),
+                        conversation_id: None,
+                        mode,
+                        top_k: cli.top_k,
+                        generate: !cli.no_generate,
+                    })
+                    .await
+                    .with_context(|| format!("answering {}", q.id))?;
+                record_of(&cli.configuration, &q.id, &answer)
+            };
+            lines.push(serde_json::to_string(&record)?);
+            eprint!(
+                "\r{}: {}/{} answered",
+                cli.configuration,
+                i + 1,
+                questions.len()
+            );
+        }
+        eprintln!(" in {:.1} s", started.elapsed().as_secs_f64());
+        let mut body = lines.join("\n");
+        body.push('\n');
+        if let Some(dir) = records.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = records.with_extension("jsonl.tmp");
+        std::fs::write(&tmp, body)?;
+        std::fs::rename(&tmp, records)?;
+        Ok(())
+    }
+
+    fn record_of(configuration: &str, id: &str, a: &assistant::Answer) -> serde_json::Value {
+        let calculator_numbers: Vec<f64> = a
+            .head
+            .calculation
+            .iter()
+            .flat_map(|c| c.outputs.iter().map(|o| o.value))
+            .collect();
+        let numbers_reported: Vec<serde_json::Value> = a
+            .head
+            .calculation
+            .iter()
+            .flat_map(|c| {
+                c.outputs
+                    .iter()
+                    .map(|o| serde_json::json!({"name": o.name, "value": o.value}))
+            })
+            .collect();
+        serde_json::json!({
+            "question_id": id,
+            "configuration": configuration,
+            "answer_text": a.answer,
+            "numbers_reported": numbers_reported,
+            "citations": a.head.citations.iter().map(|c| serde_json::json!({
+                "id": c.item.split_once(':').map_or(c.item.as_str(), |(_, rest)| rest),
+                "kind": c.kind,
+                "title": c.title,
+                "snippet": c.snippet,
+            })).collect::<Vec<_>>(),
+            "context_texts": a.head.citations.iter().map(|c| c.snippet.clone()).collect::<Vec<_>>(),
+            "calculator_numbers": calculator_numbers,
+            "latency_ms": a.timings_ms.total,
+            "retrieval_ms": a.timings_ms.retrieval,
+            "prompt_tokens": a.usage.prompt_tokens,
+            "completion_tokens": a.usage.completion_tokens,
+            "cost_usd": a.cost_usd,
+        })
+    }
+
+    async fn model_only(
+        model: &dyn ChatModel,
+        configuration: &str,
+        q: &Line,
+        assistant: &Assistant,
+    ) -> Result<serde_json::Value> {
+        let g = &assistant.config().generation;
+        let started = std::time::Instant::now();
+        let mut params = GenerationParams::greedy(g.max_tokens * 2);
+        params.seed = Some(u64::from(g.seed));
+        let response = model
+            .complete(
+                ChatRequest::new(
+                    vec![
+                        Message::system(
+                            "You are a helpful assistant for A/B testing and statistics.",
+                        ),
+                        Message::user(q.question.clone()),
+                    ],
+                    params,
+                ),
+                CallOptions::new(std::time::Duration::from_secs_f64(g.timeout_seconds)),
+            )
+            .await?;
+        Ok(serde_json::json!({
+            "question_id": q.id,
+            "configuration": configuration,
+            "answer_text": response.text,
+            "latency_ms": started.elapsed().as_secs_f64() * 1e3,
+            "prompt_tokens": response.usage.prompt_tokens,
+            "completion_tokens": response.usage.completion_tokens,
+            "cost_usd": response.cost_usd.unwrap_or(0.0),
+        }))
+    }
 }
 
 fn main() {
