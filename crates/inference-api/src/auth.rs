@@ -29,7 +29,9 @@ pub enum AuthError {
         env: String,
     },
     /// The token is too short to be a secret.
-    #[error("the token in {env} has {len} characters; use at least 16 (e.g. `openssl rand -hex 32`)")]
+    #[error(
+        "the token in {env} has {len} characters; use at least 16 (e.g. `openssl rand -hex 32`)"
+    )]
     WeakToken {
         /// The variable.
         env: String,
@@ -99,11 +101,7 @@ pub fn resolve(
 }
 
 /// Middleware: 401 unless the request carries `Authorization: Bearer <token>`.
-pub async fn require_token(
-    State(token): State<Token>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn require_token(State(token): State<Token>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -142,8 +140,16 @@ mod tests {
     #[test]
     fn loopback_is_open_by_default_and_other_addresses_need_a_token() {
         let config = AuthConfig::default();
-        assert!(resolve(&config, addr("127.0.0.1:8080"), None).expect("ok").is_none());
-        assert!(resolve(&config, addr("[::1]:8080"), None).expect("ok").is_none());
+        assert!(
+            resolve(&config, addr("127.0.0.1:8080"), None)
+                .expect("ok")
+                .is_none()
+        );
+        assert!(
+            resolve(&config, addr("[::1]:8080"), None)
+                .expect("ok")
+                .is_none()
+        );
         let error = resolve(&config, addr("0.0.0.0:8080"), None).expect_err("refused");
         assert!(error.to_string().contains("LIFT_API_TOKEN"), "{error}");
         let token = resolve(&config, addr("0.0.0.0:8080"), Some("x".repeat(32)))
@@ -171,9 +177,13 @@ mod tests {
         ));
         // A token that is set is used on loopback too.
         assert!(
-            resolve(&AuthConfig::default(), addr("127.0.0.1:1"), Some("k".repeat(20)))
-                .expect("ok")
-                .is_some()
+            resolve(
+                &AuthConfig::default(),
+                addr("127.0.0.1:1"),
+                Some("k".repeat(20))
+            )
+            .expect("ok")
+            .is_some()
         );
     }
 }

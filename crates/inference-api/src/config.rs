@@ -266,8 +266,14 @@ impl ServerConfig {
             }
         };
         self.bind_addr()?;
-        positive("server.request_timeout_secs", self.server.request_timeout_secs)?;
-        positive("server.stream_timeout_secs", self.server.stream_timeout_secs)?;
+        positive(
+            "server.request_timeout_secs",
+            self.server.request_timeout_secs,
+        )?;
+        positive(
+            "server.stream_timeout_secs",
+            self.server.stream_timeout_secs,
+        )?;
         positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
         positive("limits.max_concurrent", self.limits.max_concurrent as u64)?;
         positive("limits.queue_timeout_secs", self.limits.queue_timeout_secs)?;
@@ -313,13 +319,9 @@ impl ServerConfig {
 
     /// The socket address to bind.
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
-        let ip: IpAddr = self
-            .server
-            .host
-            .parse()
-            .map_err(|_| ConfigError::Host {
-                host: self.server.host.clone(),
-            })?;
+        let ip: IpAddr = self.server.host.parse().map_err(|_| ConfigError::Host {
+            host: self.server.host.clone(),
+        })?;
         Ok(SocketAddr::new(ip, self.server.port))
     }
 
@@ -351,8 +353,14 @@ mod tests {
             ("[server]\nhost = \"localhost\"", "invalid host `localhost`"),
             ("[limits]\nmax_concurrent = 0", "limits.max_concurrent"),
             ("[log]\nformat = \"xml\"", "log.format"),
-            ("[cors]\nallowed_origins = [\"example.com\"]", "cors.allowed_origins"),
-            ("[server]\nmax_body_bytes = 999999999", "server.max_body_bytes"),
+            (
+                "[cors]\nallowed_origins = [\"example.com\"]",
+                "cors.allowed_origins",
+            ),
+            (
+                "[server]\nmax_body_bytes = 999999999",
+                "server.max_body_bytes",
+            ),
             ("[server]\nprot = 1", "unknown field `prot`"),
         ];
         for (text, expected) in cases {

@@ -123,17 +123,27 @@ fn map_assistant_error(error: assistant::AssistantError) -> ApiError {
     use assistant::AssistantError as E;
     let message = error.to_string();
     match error {
-        E::EmptyQuestion => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_question", message),
-        E::QuestionTooLong { .. } => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "question_too_long", message)
+        E::EmptyQuestion => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_question", message)
         }
+        E::QuestionTooLong { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "question_too_long",
+            message,
+        ),
         E::UnknownCalculation { .. } => {
             ApiError::new(StatusCode::NOT_FOUND, "unknown_calculation", message)
         }
         E::InvalidInputs { .. } => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", message)
         }
-        E::UnknownConcept { .. } => ApiError::new(StatusCode::NOT_FOUND, "unknown_concept", message),
+        E::UnknownConcept { .. } => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_concept", message)
+        }
+        E::UnknownQuery { .. } => ApiError::new(StatusCode::NOT_FOUND, "unknown_query", message),
+        E::InvalidTopK { .. } | E::UnknownMode { .. } | E::InvalidRating { .. } => {
+            ApiError::invalid(message)
+        }
         E::Timeout { .. } => {
             tracing::warn!(error = %message, "assistant timed out");
             ApiError::new(
@@ -180,7 +190,10 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(e) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",
-            format!("{}; GET /openapi.json gives the request schema", source_text(e)),
+            format!(
+                "{}; GET /openapi.json gives the request schema",
+                source_text(e)
+            ),
         ),
         JsonRejection::JsonSyntaxError(e) => ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -161,11 +161,7 @@ pub async fn limit_concurrency(
 
 /// Middleware: 504 when no response has started within the timeout. The handler's future is
 /// dropped, which cancels the assistant's work for it.
-pub async fn timeout(
-    State(limit): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_elapsed) => ApiError::new(

@@ -154,7 +154,7 @@ impl Metrics {
                 *n == name
                     && labels
                         .iter()
-                        .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+                        .all(|(k, v)| l.iter().any(|(lk, lv)| *lk == *k && lv.as_str() == *v))
             })
             .map(|(_, v)| *v)
             .sum()
@@ -172,7 +172,11 @@ impl Metrics {
     /// A cache lookup.
     pub fn cache(&self, hit: bool) {
         let result = if hit { "hit" } else { "miss" };
-        self.count("lift_cache_requests_total", vec![("result", result.into())], 1);
+        self.count(
+            "lift_cache_requests_total",
+            vec![("result", result.into())],
+            1,
+        );
     }
 
     /// Changes the running-requests gauge.
@@ -216,7 +220,12 @@ impl Metrics {
                     h.count
                 );
                 let _ = writeln!(out, "{name}_sum{} {}", render_labels(labels, None), h.sum);
-                let _ = writeln!(out, "{name}_count{} {}", render_labels(labels, None), h.count);
+                let _ = writeln!(
+                    out,
+                    "{name}_count{} {}",
+                    render_labels(labels, None),
+                    h.count
+                );
             }
         }
         for (name, help, value) in [
@@ -311,15 +320,22 @@ mod tests {
         m.count("lift_tokens_total", vec![("kind", "a\"b".into())], 1);
         let text = m.render();
         assert!(text.contains("lift_http_requests_total{route=\"/query\",status=\"200\"} 2\n"));
-        assert!(text.contains(
-            "lift_stage_duration_seconds_bucket{stage=\"retrieval\",le=\"0.025\"} 0\n"
-        ));
-        assert!(text.contains(
-            "lift_stage_duration_seconds_bucket{stage=\"retrieval\",le=\"0.05\"} 1\n"
-        ));
+        assert!(
+            text.contains(
+                "lift_stage_duration_seconds_bucket{stage=\"retrieval\",le=\"0.025\"} 0\n"
+            )
+        );
+        assert!(
+            text.contains(
+                "lift_stage_duration_seconds_bucket{stage=\"retrieval\",le=\"0.05\"} 1\n"
+            )
+        );
         assert!(text.contains("lift_stage_duration_seconds_count{stage=\"retrieval\"} 1\n"));
         assert!(text.contains("lift_tokens_total{kind=\"a\\\"b\"} 1\n"));
-        assert_eq!(m.counter("lift_http_requests_total", &[("route", "/query")]), 2);
+        assert_eq!(
+            m.counter("lift_http_requests_total", &[("route", "/query")]),
+            2
+        );
         // Every sample line is `name{labels} number`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().expect("a value");

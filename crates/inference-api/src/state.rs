@@ -134,7 +134,10 @@ impl AppState {
     pub fn cache_key(&self, model_id: &str, query: &assistant::Query) -> Option<String> {
         if !self.inner.config.cache.enabled
             || !query.generate
-            || query.conversation_id.as_deref().is_some_and(|c| !c.trim().is_empty())
+            || query
+                .conversation_id
+                .as_deref()
+                .is_some_and(|c| !c.trim().is_empty())
         {
             return None;
         }
@@ -142,7 +145,11 @@ impl AppState {
         for part in [
             normalize_question(&query.question).as_str(),
             query.mode.as_str(),
-            &query.top_k.map(|k| k.to_string()).unwrap_or_default(),
+            query
+                .top_k
+                .map(|k| k.to_string())
+                .unwrap_or_default()
+                .as_str(),
             model_id,
             env!("CARGO_PKG_VERSION"),
         ] {
@@ -159,12 +166,9 @@ impl AppState {
         hit
     }
 
-    /// Stores an answer worth reusing: complete (not cut at the token limit) and not asking for
-    /// missing inputs.
+    /// Stores an answer for reuse. Generation is greedy with a fixed seed by default, so a fresh
+    /// answer to the same key would be the same text; even one cut at the token limit is kept.
     pub async fn remember(&self, key: String, answer: &assistant::Answer) {
-        if answer.truncated || !answer.head.missing.is_empty() {
-            return;
-        }
         self.inner.cache.insert(key, Arc::new(answer.clone())).await;
     }
 
@@ -269,9 +273,7 @@ pub fn normalize_question(question: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase();
-    collapsed
-        .trim_end_matches(['?', '!', '.', ' '])
-        .to_owned()
+    collapsed.trim_end_matches(['?', '!', '.', ' ']).to_owned()
 }
 
 /// Lower-case hex of bytes.
@@ -298,7 +300,10 @@ mod tests {
             normalize_question("what is a power")
         );
         // Inner punctuation matters: 5.5% is not 55%.
-        assert_ne!(normalize_question("mde 5.5%"), normalize_question("mde 55%"));
+        assert_ne!(
+            normalize_question("mde 5.5%"),
+            normalize_question("mde 55%")
+        );
     }
 
     #[test]

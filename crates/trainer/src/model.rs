@@ -330,7 +330,7 @@ fn llama3_scale(freq: f64, s: &Llama3RopeScaling) -> f64 {
     }
 }
 
-/// A source of random weights in the given shape (normal, std 0.02; norms at one), for the tiny
+/// A source of random weights in the given shape (normal, std 0.02, embeddings 0.3; norms at one), for the tiny
 /// test model and the GPU speed check. Draws from libtorch's global generator.
 #[derive(Debug)]
 pub struct RandomWeights {
@@ -372,7 +372,10 @@ impl WeightSource for RandomWeights {
         } else {
             return Err(TrainerError::MissingTensor { name: name.to_owned(), path: "<random>".into() });
         };
-        Ok(Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu)) * 0.02)
+        // Embeddings get a larger scale than projections: with a frozen, tied, RMS-normalised
+        // head, std 0.02 rows would cap every logit near 1, and no adapter could lower the loss.
+        let std = if name.ends_with("embed_tokens.weight") || name == "lm_head.weight" { 0.3 } else { 0.02 };
+        Ok(Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu)) * std)
     }
 }
 

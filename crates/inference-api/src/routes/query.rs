@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::stream::{self, BoxStream};
 use futures::StreamExt;
+use futures::stream::{self, BoxStream};
 
 use crate::errors::{ApiError, ApiJson, ErrorBody};
 use crate::state::{AppState, reuse};
@@ -22,7 +22,10 @@ pub fn accepts_event_stream(headers: &HeaderMap) -> bool {
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|t| t.trim().starts_with("text/event-stream")))
+        .any(|v| {
+            v.split(',')
+                .any(|t| t.trim().starts_with("text/event-stream"))
+        })
 }
 
 /// Answer a question.
@@ -142,7 +145,9 @@ pub async fn answer_events(
         }
         let item = p.inner.next().await?;
         let event = match item {
-            Ok(assistant::AnswerEvent::Head(head)) => WireEvent::Head(Box::new(AnswerHead::from(&*head))),
+            Ok(assistant::AnswerEvent::Head(head)) => {
+                WireEvent::Head(Box::new(AnswerHead::from(&*head)))
+            }
             Ok(assistant::AnswerEvent::Token { text }) => {
                 if !p.first_token {
                     p.first_token = true;
