@@ -12,13 +12,17 @@ use crate::reader::GgmlType;
 #[derive(Debug, thiserror::Error)]
 pub enum DequantError {
     /// The type has no decoder here.
-    #[error("ggml type {ggml_type:?} cannot be dequantized yet; convert the model to F16, Q8_0, Q4_0 or Q4_1")]
+    #[error(
+        "ggml type {ggml_type:?} cannot be dequantized yet; convert the model to F16, Q8_0, Q4_0 or Q4_1"
+    )]
     Unsupported {
         /// The tensor's type.
         ggml_type: GgmlType,
     },
     /// The byte count does not match the element count.
-    #[error("{ggml_type:?} data of {got} bytes cannot hold {n_elements} elements ({expected} bytes expected)")]
+    #[error(
+        "{ggml_type:?} data of {got} bytes cannot hold {n_elements} elements ({expected} bytes expected)"
+    )]
     Length {
         /// The tensor's type.
         ggml_type: GgmlType,
@@ -60,21 +64,42 @@ fn half_at(bytes: &[u8], i: usize) -> f32 {
 }
 
 /// Decodes `n_elements` values of `ggml_type` from `bytes`.
-pub fn dequantize(ggml_type: GgmlType, bytes: &[u8], n_elements: usize) -> Result<Vec<f32>, DequantError> {
+pub fn dequantize(
+    ggml_type: GgmlType,
+    bytes: &[u8],
+    n_elements: usize,
+) -> Result<Vec<f32>, DequantError> {
     let block = ggml_type.block_size() as usize;
     let block_bytes = ggml_type.block_bytes() as usize;
     let expected = n_elements.div_ceil(block) * block_bytes;
     if bytes.len() != expected || n_elements % block != 0 {
-        return Err(DequantError::Length { ggml_type, n_elements, expected, got: bytes.len() });
+        return Err(DequantError::Length {
+            ggml_type,
+            n_elements,
+            expected,
+            got: bytes.len(),
+        });
     }
     let mut out = Vec::with_capacity(n_elements);
     match ggml_type {
         GgmlType::F32 => {
-            out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+            out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
         }
-        GgmlType::F16 => out.extend(bytes.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))),
+        GgmlType::F16 => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))),
+        ),
         GgmlType::BF16 => {
-            out.extend(bytes.chunks_exact(2).map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16)));
+            out.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16)),
+            );
         }
         GgmlType::Q8_0 => {
             for b in bytes.chunks_exact(block_bytes) {
@@ -146,6 +171,13 @@ mod tests {
     #[test]
     fn wrong_length_is_an_error() {
         let err = dequantize(GgmlType::Q4_1, &[0; 19], 32).expect_err("one byte short");
-        assert!(matches!(err, DequantError::Length { expected: 20, got: 19, .. }));
+        assert!(matches!(
+            err,
+            DequantError::Length {
+                expected: 20,
+                got: 19,
+                ..
+            }
+        ));
     }
 }

@@ -68,11 +68,16 @@ impl GgufWriter {
     /// Adds a metadata key-value.
     pub fn metadata(&mut self, key: &str, value: GgufValue) -> Result<&mut Self, WriteError> {
         if self.metadata.iter().any(|(k, _)| k == key) {
-            return Err(WriteError::Duplicate { what: "metadata key", name: key.to_owned() });
+            return Err(WriteError::Duplicate {
+                what: "metadata key",
+                name: key.to_owned(),
+            });
         }
         if let GgufValue::Array { item_type, values } = &value {
             if values.iter().any(|v| v.value_type() != *item_type) {
-                return Err(WriteError::MixedArray { key: key.to_owned() });
+                return Err(WriteError::MixedArray {
+                    key: key.to_owned(),
+                });
             }
         }
         self.metadata.push((key.to_owned(), value));
@@ -81,15 +86,31 @@ impl GgufWriter {
 
     /// Adds an F32 tensor. `shape` is in ggml order (`ne[0]`, the contiguous dimension, first),
     /// so a row-major PyTorch `[out, in]` matrix is `[in, out]` here with the same bytes.
-    pub fn tensor_f32(&mut self, name: &str, shape: &[u64], data: Vec<f32>) -> Result<&mut Self, WriteError> {
+    pub fn tensor_f32(
+        &mut self,
+        name: &str,
+        shape: &[u64],
+        data: Vec<f32>,
+    ) -> Result<&mut Self, WriteError> {
         if self.tensors.iter().any(|t| t.name == name) {
-            return Err(WriteError::Duplicate { what: "tensor", name: name.to_owned() });
+            return Err(WriteError::Duplicate {
+                what: "tensor",
+                name: name.to_owned(),
+            });
         }
         let n: u64 = shape.iter().product();
         if n as usize != data.len() {
-            return Err(WriteError::Shape { name: name.to_owned(), shape: shape.to_vec(), got: data.len() });
+            return Err(WriteError::Shape {
+                name: name.to_owned(),
+                shape: shape.to_vec(),
+                got: data.len(),
+            });
         }
-        self.tensors.push(PendingTensor { name: name.to_owned(), shape: shape.to_vec(), data });
+        self.tensors.push(PendingTensor {
+            name: name.to_owned(),
+            shape: shape.to_vec(),
+            data,
+        });
         Ok(self)
     }
 
@@ -171,7 +192,10 @@ fn write_value(out: &mut Vec<u8>, value: &GgufValue) {
 pub fn string_array(items: &[&str]) -> GgufValue {
     GgufValue::Array {
         item_type: GgufValueType::String,
-        values: items.iter().map(|s| GgufValue::String((*s).to_owned())).collect(),
+        values: items
+            .iter()
+            .map(|s| GgufValue::String((*s).to_owned()))
+            .collect(),
     }
 }
 
@@ -183,10 +207,18 @@ mod tests {
     #[test]
     fn written_file_reads_back() {
         let mut w = GgufWriter::new();
-        w.metadata("general.type", GgufValue::String("adapter".into())).expect("new key");
-        w.metadata("adapter.lora.alpha", GgufValue::F32(16.0)).expect("new key");
-        w.metadata("tags", string_array(&["a", "b"])).expect("new key");
-        w.tensor_f32("blk.0.attn_q.weight.lora_a", &[3, 2], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).expect("shape ok");
+        w.metadata("general.type", GgufValue::String("adapter".into()))
+            .expect("new key");
+        w.metadata("adapter.lora.alpha", GgufValue::F32(16.0))
+            .expect("new key");
+        w.metadata("tags", string_array(&["a", "b"]))
+            .expect("new key");
+        w.tensor_f32(
+            "blk.0.attn_q.weight.lora_a",
+            &[3, 2],
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        )
+        .expect("shape ok");
         w.tensor_f32("x", &[5], vec![0.5; 5]).expect("shape ok");
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("a.gguf");
@@ -194,7 +226,10 @@ mod tests {
         let f = GgufFile::open(&path).expect("valid gguf");
         assert_eq!(f.get_str("general.type").expect("present"), "adapter");
         assert_eq!(f.get_f64("adapter.lora.alpha").expect("present"), 16.0);
-        let t = f.tensor("blk.0.attn_q.weight.lora_a").expect("present").clone();
+        let t = f
+            .tensor("blk.0.attn_q.weight.lora_a")
+            .expect("present")
+            .clone();
         assert_eq!(t.shape, vec![3, 2]);
         let bytes = f.tensor_bytes(&t).expect("data");
         let v = crate::dequant::dequantize(t.ggml_type, &bytes, 6).expect("f32");

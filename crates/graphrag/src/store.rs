@@ -851,9 +851,7 @@ impl Store {
                 vars,
             )
             .await?;
-        let rows: Vec<FeedbackRow> = response
-            .take(0)
-            .map_err(Error::query("record feedback"))?;
+        let rows: Vec<FeedbackRow> = response.take(0).map_err(Error::query("record feedback"))?;
         Ok(!rows.is_empty())
     }
 

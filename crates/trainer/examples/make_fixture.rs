@@ -23,8 +23,14 @@ const SYSTEM: &str = "You are Lift, an assistant for experimentation and A/B tes
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let qa_path = PathBuf::from(args.next().context("usage: make_fixture QA_PARQUET OUT_DIR")?);
-    let out = PathBuf::from(args.next().context("usage: make_fixture QA_PARQUET OUT_DIR")?);
+    let qa_path = PathBuf::from(
+        args.next()
+            .context("usage: make_fixture QA_PARQUET OUT_DIR")?,
+    );
+    let out = PathBuf::from(
+        args.next()
+            .context("usage: make_fixture QA_PARQUET OUT_DIR")?,
+    );
     let gguf_path = assets::AssetCache::from_env()?.chat_model_gguf()?;
     let file = GgufFile::open(&gguf_path)?;
     let tokenizer = GgufTokenizer::from_gguf(&file)?;
@@ -55,11 +61,23 @@ fn main() -> anyhow::Result<()> {
         let h = sha2::Sha256::digest(p.source_id.as_bytes());
         let is_val = h[0] % 6 == 0;
         let messages = vec![
-            ChatMessage { role: "system".into(), content: SYSTEM.into() },
-            ChatMessage { role: "user".into(), content: p.question.clone() },
-            ChatMessage { role: "assistant".into(), content: p.answer.clone() },
+            ChatMessage {
+                role: "system".into(),
+                content: SYSTEM.into(),
+            },
+            ChatMessage {
+                role: "user".into(),
+                content: p.question.clone(),
+            },
+            ChatMessage {
+                role: "assistant".into(),
+                content: p.answer.clone(),
+            },
         ];
-        let tm: Vec<TemplateMessage> = messages.iter().map(|m| TemplateMessage::new(&m.role, &m.content)).collect();
+        let tm: Vec<TemplateMessage> = messages
+            .iter()
+            .map(|m| TemplateMessage::new(&m.role, &m.content))
+            .collect();
         let text = template.render(&tm, false)?;
         let prompt = template.render(&tm[..2], true)?;
         let row = DatasetRow {
@@ -88,6 +106,9 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&out)?;
     let t = write_artifact(out.join("train.parquet"), &train)?;
     let v = write_artifact(out.join("val.parquet"), &val)?;
-    println!("train: {} rows {} bytes; val: {} rows {} bytes", t.rows, t.bytes, v.rows, v.bytes);
+    println!(
+        "train: {} rows {} bytes; val: {} rows {} bytes",
+        t.rows, t.bytes, v.rows, v.bytes
+    );
     Ok(())
 }

@@ -24,7 +24,8 @@ use trainer::weights::GgufWeights;
 fn main() -> anyhow::Result<()> {
     let mut gguf: Option<PathBuf> = None;
     let mut random: Option<String> = None;
-    let (mut seq, mut batch, mut steps, mut threads, mut quant, mut warmup) = (256i64, 1i64, 5usize, 0i32, true, 1usize);
+    let (mut seq, mut batch, mut steps, mut threads, mut quant, mut warmup) =
+        (256i64, 1i64, 5usize, 0i32, true, 1usize);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().with_context(|| format!("{a} needs a value"));
@@ -44,7 +45,11 @@ fn main() -> anyhow::Result<()> {
         tch::set_num_threads(threads);
     }
     let device = trainer::train::pick_device(true);
-    let kind = if device.is_cuda() { Kind::BFloat16 } else { Kind::Float };
+    let kind = if device.is_cuda() {
+        Kind::BFloat16
+    } else {
+        Kind::Float
+    };
     tch::manual_seed(0);
     let mut source: Box<dyn WeightSource> = match (&gguf, random.as_deref()) {
         (Some(p), _) => Box::new(GgufWeights::open(p)?),
@@ -52,15 +57,38 @@ fn main() -> anyhow::Result<()> {
         (None, Some("tiny")) => Box::new(RandomWeights::new(ModelConfig::tiny(49152))),
         _ => anyhow::bail!("pass --gguf PATH or --random llama-3.2-3b|tiny"),
     };
-    let lora = LoraSettings { r: 16, alpha: 32.0, dropout: 0.05, ..LoraSettings::default() };
+    let lora = LoraSettings {
+        r: 16,
+        alpha: 32.0,
+        dropout: 0.05,
+        ..LoraSettings::default()
+    };
     let load = Instant::now();
-    let model = LlamaModel::build(source.as_mut(), &BuildOptions { quantize: quant, double_quant: true, lora: Some(lora), device, compute_kind: kind })?;
+    let model = LlamaModel::build(
+        source.as_mut(),
+        &BuildOptions {
+            quantize: quant,
+            double_quant: true,
+            lora: Some(lora),
+            device,
+            compute_kind: kind,
+        },
+    )?;
     drop(source);
     let load_s = load.elapsed().as_secs_f64();
     let params = model.lora_parameters();
     let named: Vec<(String, &Tensor)> = params.iter().map(|p| (p.name.clone(), p.tensor)).collect();
     let tensors: Vec<&Tensor> = params.iter().map(|p| p.tensor).collect();
-    let mut opt = AdamW::new(AdamWSettings { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }, &named);
+    let mut opt = AdamW::new(
+        AdamWSettings {
+            lr: 1e-4,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        },
+        &named,
+    );
     let vocab = model.config().vocab_size;
     let mut times = Vec::new();
     for step in 0..(warmup + steps) {

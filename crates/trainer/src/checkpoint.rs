@@ -35,7 +35,10 @@ pub struct CheckpointState {
 }
 
 fn tensor_bytes(t: &Tensor) -> Vec<u8> {
-    let t = t.to_kind(Kind::Float).contiguous().to_device(tch::Device::Cpu);
+    let t = t
+        .to_kind(Kind::Float)
+        .contiguous()
+        .to_device(tch::Device::Cpu);
     let v = Vec::<f32>::try_from(t.flatten(0, -1)).expect("f32 tensor converts to Vec<f32>");
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
@@ -47,18 +50,29 @@ pub fn safetensors_bytes(
 ) -> Result<Vec<u8>, TrainerError> {
     let data: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
-        .map(|(n, t)| (n.clone(), t.size().iter().map(|&d| d as usize).collect(), tensor_bytes(t)))
+        .map(|(n, t)| {
+            (
+                n.clone(),
+                t.size().iter().map(|&d| d as usize).collect(),
+                tensor_bytes(t),
+            )
+        })
         .collect();
     let views = data
         .iter()
         .map(|(n, shape, bytes)| {
             TensorView::new(Dtype::F32, shape.clone(), bytes)
                 .map(|v| (n.clone(), v))
-                .map_err(|e| TrainerError::Safetensors { path: n.into(), detail: e.to_string() })
+                .map_err(|e| TrainerError::Safetensors {
+                    path: n.into(),
+                    detail: e.to_string(),
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize(views, metadata)
-        .map_err(|e| TrainerError::Safetensors { path: "<memory>".into(), detail: e.to_string() })
+    safetensors::serialize(views, metadata).map_err(|e| TrainerError::Safetensors {
+        path: "<memory>".into(),
+        detail: e.to_string(),
+    })
 }
 
 /// Writes the checkpoint atomically.
@@ -76,7 +90,10 @@ pub fn save(
         all.push((format!("adam_v.{name}"), &v[i]));
     }
     let state_json = serde_json::to_string(state).expect("checkpoint state serializes");
-    let bytes = safetensors_bytes(&all, Some(HashMap::from([("state".to_owned(), state_json)])))?;
+    let bytes = safetensors_bytes(
+        &all,
+        Some(HashMap::from([("state".to_owned(), state_json)])),
+    )?;
     artifacts::write_atomic(path, &bytes)?;
     Ok(())
 }
@@ -97,22 +114,33 @@ pub fn load(path: &Path) -> Result<Loaded, TrainerError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let bad = |detail: String| TrainerError::Safetensors { path: path.to_path_buf(), detail };
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let bad = |detail: String| TrainerError::Safetensors {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let (_, meta) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
     let state_json = meta
         .metadata()
         .as_ref()
         .and_then(|m| m.get("state"))
         .ok_or_else(|| bad("no `state` metadata; this is not a trainer checkpoint".into()))?;
-    let state: CheckpointState = serde_json::from_str(state_json).map_err(|e| bad(e.to_string()))?;
+    let state: CheckpointState =
+        serde_json::from_str(state_json).map_err(|e| bad(e.to_string()))?;
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {
-            return Err(bad(format!("tensor {name} is {:?}, expected F32", view.dtype())));
+            return Err(bad(format!(
+                "tensor {name} is {:?}, expected F32",
+                view.dtype()
+            )));
         }
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-        tensors.insert(name, Tensor::f_from_data_size(view.data(), &shape, Kind::Float)?);
+        tensors.insert(
+            name,
+            Tensor::f_from_data_size(view.data(), &shape, Kind::Float)?,
+        );
     }
     Ok(Loaded { state, tensors })
 }

@@ -124,13 +124,25 @@ impl ModelConfig {
             );
         }
         if self.head_dim % 2 != 0 {
-            return bad("head_dim", format!("rotary embeddings need an even head_dim, got {}", self.head_dim));
+            return bad(
+                "head_dim",
+                format!(
+                    "rotary embeddings need an even head_dim, got {}",
+                    self.head_dim
+                ),
+            );
         }
         if !(self.rms_norm_eps > 0.0) {
-            return bad("rms_norm_eps", format!("must be positive, got {}", self.rms_norm_eps));
+            return bad(
+                "rms_norm_eps",
+                format!("must be positive, got {}", self.rms_norm_eps),
+            );
         }
         if !(self.rope_theta > 0.0) {
-            return bad("rope_theta", format!("must be positive, got {}", self.rope_theta));
+            return bad(
+                "rope_theta",
+                format!("must be positive, got {}", self.rope_theta),
+            );
         }
         Ok(())
     }
@@ -141,7 +153,9 @@ impl ModelConfig {
         let mlp = 3 * self.hidden_size * self.intermediate_size;
         let layer = attn + mlp + 2 * self.hidden_size;
         let emb = self.vocab_size * self.hidden_size;
-        emb * if self.tie_word_embeddings { 1 } else { 2 } + self.num_layers * layer + self.hidden_size
+        emb * if self.tie_word_embeddings { 1 } else { 2 }
+            + self.num_layers * layer
+            + self.hidden_size
     }
 }
 
@@ -270,10 +284,12 @@ fn parse_rope_scaling(
         .and_then(|v| v.as_str())
         .unwrap_or("default");
     let num = |key: &'static str| {
-        map.get(key).and_then(serde_json::Value::as_f64).ok_or(TrainerError::InvalidModelConfig {
-            field: "rope_scaling",
-            detail: format!("llama3 rope scaling needs a numeric `{key}`"),
-        })
+        map.get(key)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or(TrainerError::InvalidModelConfig {
+                field: "rope_scaling",
+                detail: format!("llama3 rope scaling needs a numeric `{key}`"),
+            })
     };
     match kind {
         "default" => Ok(None),
@@ -285,7 +301,9 @@ fn parse_rope_scaling(
         })),
         other => Err(TrainerError::InvalidModelConfig {
             field: "rope_scaling",
-            detail: format!("rope_type `{other}` is not implemented; use a model with llama3 or no scaling"),
+            detail: format!(
+                "rope_type `{other}` is not implemented; use a model with llama3 or no scaling"
+            ),
         }),
     }
 }
@@ -329,7 +347,10 @@ impl GgufLlamaMeta {
         if self.architecture != "llama" {
             return Err(TrainerError::InvalidModelConfig {
                 field: "general.architecture",
-                detail: format!("only `llama` GGUF models are supported, got `{}`", self.architecture),
+                detail: format!(
+                    "only `llama` GGUF models are supported, got `{}`",
+                    self.architecture
+                ),
             });
         }
         let need = |v: Option<i64>, key: &'static str| {

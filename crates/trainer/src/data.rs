@@ -62,7 +62,10 @@ pub fn load_examples(
     max_len: usize,
 ) -> Result<(Vec<Example>, TokenizeStats), TrainerError> {
     let rows: Vec<DatasetRow> = read_artifact(path)?;
-    let mut stats = TokenizeStats { rows: rows.len(), ..TokenizeStats::default() };
+    let mut stats = TokenizeStats {
+        rows: rows.len(),
+        ..TokenizeStats::default()
+    };
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let Some(mut ex) = tokenize_row(row, tokenizer, template)? else {
@@ -84,7 +87,10 @@ pub fn load_examples(
     if out.is_empty() {
         return Err(TrainerError::EmptyDataset {
             path: path.to_path_buf(),
-            detail: format!("{} rows, none with an assistant token within {max_len} tokens", stats.rows),
+            detail: format!(
+                "{} rows, none with an assistant token within {max_len} tokens",
+                stats.rows
+            ),
         });
     }
     Ok((out, stats))
@@ -96,8 +102,11 @@ pub fn tokenize_row(
     tokenizer: &GgufTokenizer,
     template: &ChatTemplate,
 ) -> Result<Option<Example>, TrainerError> {
-    let messages: Vec<TemplateMessage> =
-        row.messages.iter().map(|m| TemplateMessage::new(m.role.clone(), m.content.clone())).collect();
+    let messages: Vec<TemplateMessage> = row
+        .messages
+        .iter()
+        .map(|m| TemplateMessage::new(m.role.clone(), m.content.clone()))
+        .collect();
     let full = template.render(&messages, false)?;
     // Byte spans of the assistant answers in the rendered text: from where the generation prompt
     // ends to where the turn (its end-of-turn token included) ends.
@@ -121,10 +130,15 @@ pub fn tokenize_row(
     }
     let tokens = tokenizer.encode_with_offsets(&full)?;
     let mut ids: Vec<i64> = tokens.iter().map(|(id, _)| i64::from(*id)).collect();
-    let mut in_answer: Vec<bool> =
-        tokens.iter().map(|(_, (s, _))| spans.iter().any(|(a, b)| s >= a && s < b)).collect();
+    let mut in_answer: Vec<bool> = tokens
+        .iter()
+        .map(|(_, (s, _))| spans.iter().any(|(a, b)| s >= a && s < b))
+        .collect();
     if tokenizer.adds_bos() {
-        if let Some(bos) = tokenizer.bos_token().and_then(|b| tokenizer.tokenizer().token_to_id(b)) {
+        if let Some(bos) = tokenizer
+            .bos_token()
+            .and_then(|b| tokenizer.tokenizer().token_to_id(b))
+        {
             ids.insert(0, i64::from(bos));
             in_answer.insert(0, false);
         }
@@ -141,7 +155,11 @@ pub fn tokenize_row(
         ids.pop();
         labels.pop();
     }
-    Ok(Some(Example { id: row.id.clone(), ids, labels }))
+    Ok(Some(Example {
+        id: row.id.clone(),
+        ids,
+        labels,
+    }))
 }
 
 /// A padded batch.
@@ -163,7 +181,12 @@ pub struct Batch {
 
 /// Right-pads `examples` into one batch.
 pub fn collate(examples: &[&Example], device: Device) -> Batch {
-    let t = examples.iter().map(|e| e.ids.len()).max().unwrap_or(1).max(1);
+    let t = examples
+        .iter()
+        .map(|e| e.ids.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let b = examples.len();
     let mut ids = vec![0i64; b * t];
     let mut labels = vec![IGNORE; b * t];
@@ -176,8 +199,12 @@ pub fn collate(examples: &[&Example], device: Device) -> Batch {
         targets += e.target_tokens() as i64;
     }
     Batch {
-        ids: Tensor::from_slice(&ids).view([b as i64, t as i64]).to_device(device),
-        labels: Tensor::from_slice(&labels).view([b as i64, t as i64]).to_device(device),
+        ids: Tensor::from_slice(&ids)
+            .view([b as i64, t as i64])
+            .to_device(device),
+        labels: Tensor::from_slice(&labels)
+            .view([b as i64, t as i64])
+            .to_device(device),
         positions: None,
         attn_mask: None,
         tokens,
@@ -208,7 +235,11 @@ pub fn pack(examples: &[&Example], device: Device) -> Batch {
     Batch {
         ids: Tensor::from_slice(&ids).view([1, t]).to_device(device),
         labels: Tensor::from_slice(&labels).view([1, t]).to_device(device),
-        positions: Some(Tensor::from_slice(&positions).view([1, t]).to_device(device)),
+        positions: Some(
+            Tensor::from_slice(&positions)
+                .view([1, t])
+                .to_device(device),
+        ),
         attn_mask: Some(mask.to_device(device)),
         tokens: t,
         targets,
@@ -228,7 +259,12 @@ pub struct DataPosition {
 /// mega-batches of 32 batches, each sorted by length and cut into batches, and the batches
 /// shuffled again. Being a pure function of `(seed, epoch)` is what makes resuming exact: the
 /// checkpoint stores only the [`DataPosition`].
-pub fn epoch_batches(lengths: &[usize], batch_size: usize, seed: u64, epoch: u64) -> Vec<Vec<usize>> {
+pub fn epoch_batches(
+    lengths: &[usize],
+    batch_size: usize,
+    seed: u64,
+    epoch: u64,
+) -> Vec<Vec<usize>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.shuffle(&mut rng);
@@ -244,7 +280,11 @@ pub fn epoch_batches(lengths: &[usize], batch_size: usize, seed: u64, epoch: u64
 }
 
 /// Packs examples (in epoch order) greedily into groups of at most `max_len` tokens.
-pub fn pack_groups(batch_order: &[Vec<usize>], lengths: &[usize], max_len: usize) -> Vec<Vec<usize>> {
+pub fn pack_groups(
+    batch_order: &[Vec<usize>],
+    lengths: &[usize],
+    max_len: usize,
+) -> Vec<Vec<usize>> {
     let mut groups = Vec::new();
     let mut current: Vec<usize> = Vec::new();
     let mut used = 0;
@@ -280,8 +320,16 @@ mod tests {
 
     #[test]
     fn packed_mask_blocks_other_examples() {
-        let a = Example { id: "a".into(), ids: vec![1, 2, 3], labels: vec![2, 3, IGNORE] };
-        let b = Example { id: "b".into(), ids: vec![4, 5], labels: vec![5, IGNORE] };
+        let a = Example {
+            id: "a".into(),
+            ids: vec![1, 2, 3],
+            labels: vec![2, 3, IGNORE],
+        };
+        let b = Example {
+            id: "b".into(),
+            ids: vec![4, 5],
+            labels: vec![5, IGNORE],
+        };
         let batch = pack(&[&a, &b], Device::Cpu);
         let mask = batch.attn_mask.expect("packed");
         // Token 3 (first of b) must not see tokens 0..3 of a, and sees itself.
@@ -289,7 +337,8 @@ mod tests {
         assert_eq!(mask.int64_value(&[0, 0, 3, 3]), 1);
         assert_eq!(mask.int64_value(&[0, 0, 2, 0]), 1);
         assert_eq!(mask.int64_value(&[0, 0, 0, 1]), 0);
-        let pos = Vec::<i64>::try_from(batch.positions.expect("packed").flatten(0, -1)).expect("i64");
+        let pos =
+            Vec::<i64>::try_from(batch.positions.expect("packed").flatten(0, -1)).expect("i64");
         assert_eq!(pos, vec![0, 1, 2, 0, 1]);
     }
 }

@@ -55,10 +55,21 @@ pub fn peft_name(internal: &str) -> String {
 }
 
 /// Writes `adapter_model.safetensors` and `adapter_config.json` into `dir`.
-pub fn write_peft(dir: &Path, model: &LlamaModel, lora: &LoraSettings, base_model: &str) -> Result<(), TrainerError> {
-    let params: Vec<(String, &Tensor)> =
-        model.lora_parameters().into_iter().map(|p| (peft_name(&p.name), p.tensor)).collect();
-    let bytes = safetensors_bytes(&params, Some([("format".to_owned(), "pt".to_owned())].into()))?;
+pub fn write_peft(
+    dir: &Path,
+    model: &LlamaModel,
+    lora: &LoraSettings,
+    base_model: &str,
+) -> Result<(), TrainerError> {
+    let params: Vec<(String, &Tensor)> = model
+        .lora_parameters()
+        .into_iter()
+        .map(|p| (peft_name(&p.name), p.tensor))
+        .collect();
+    let bytes = safetensors_bytes(
+        &params,
+        Some([("format".to_owned(), "pt".to_owned())].into()),
+    )?;
     artifacts::write_atomic(dir.join("adapter_model.safetensors"), &bytes)?;
     let config = PeftAdapterConfig {
         peft_type: "LORA",
@@ -92,22 +103,38 @@ pub fn gguf_adapter_name(internal: &str) -> Option<String> {
         "lora_B" => "lora_b",
         _ => return None,
     };
-    Some(format!("blk.{layer}.{}.weight.{which}", gguf_projection(module)?))
+    Some(format!(
+        "blk.{layer}.{}.weight.{which}",
+        gguf_projection(module)?
+    ))
 }
 
 /// Builds `adapter.gguf` for a base whose `general.architecture` is `architecture`.
-pub fn gguf_adapter_bytes(model: &LlamaModel, lora: &LoraSettings, architecture: &str, name: &str) -> Result<Vec<u8>, TrainerError> {
+pub fn gguf_adapter_bytes(
+    model: &LlamaModel,
+    lora: &LoraSettings,
+    architecture: &str,
+    name: &str,
+) -> Result<Vec<u8>, TrainerError> {
     let c = model.config();
     let mut w = GgufWriter::new();
-    w.metadata("general.architecture", GgufValue::String(architecture.to_owned()))?;
+    w.metadata(
+        "general.architecture",
+        GgufValue::String(architecture.to_owned()),
+    )?;
     w.metadata("general.type", GgufValue::String("adapter".into()))?;
     w.metadata("general.name", GgufValue::String(name.to_owned()))?;
     w.metadata("adapter.type", GgufValue::String("lora".into()))?;
     w.metadata("adapter.lora.alpha", GgufValue::F32(lora.alpha as f32))?;
     for p in model.lora_parameters() {
-        let Some(gname) = gguf_adapter_name(&p.name) else { continue };
+        let Some(gname) = gguf_adapter_name(&p.name) else {
+            continue;
+        };
         let t = tch::no_grad(|| {
-            let t = p.tensor.to_kind(tch::Kind::Float).to_device(tch::Device::Cpu);
+            let t = p
+                .tensor
+                .to_kind(tch::Kind::Float)
+                .to_device(tch::Device::Cpu);
             if p.name.contains("q_proj.lora_B") {
                 permute_for_gguf(&t, c.num_heads)
             } else if p.name.contains("k_proj.lora_B") {
@@ -138,6 +165,9 @@ mod tests {
             gguf_adapter_name("model.layers.0.self_attn.q_proj.lora_A.weight").as_deref(),
             Some("blk.0.attn_q.weight.lora_a")
         );
-        assert_eq!(peft_name("model.layers.0.self_attn.q_proj.lora_A.weight"), "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight");
+        assert_eq!(
+            peft_name("model.layers.0.self_attn.q_proj.lora_A.weight"),
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"
+        );
     }
 }

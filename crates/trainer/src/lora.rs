@@ -11,7 +11,15 @@ use tch::{Kind, Tensor};
 use crate::nf4::Nf4Tensor;
 
 /// The projections LoRA can target, named as in HF Llama (and PEFT's `target_modules`).
-pub const ALL_TARGETS: [&str; 7] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+pub const ALL_TARGETS: [&str; 7] = [
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+];
 
 /// LoRA hyperparameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,7 +54,12 @@ fn default_targets() -> Vec<String> {
 
 impl Default for LoraSettings {
     fn default() -> Self {
-        Self { r: default_r(), alpha: default_alpha(), dropout: default_dropout(), target_modules: default_targets() }
+        Self {
+            r: default_r(),
+            alpha: default_alpha(),
+            dropout: default_dropout(),
+            target_modules: default_targets(),
+        }
     }
 }
 
@@ -105,14 +118,25 @@ pub struct LoraAdapter {
 
 impl LoraAdapter {
     /// PEFT's initialisation. Draws from libtorch's global generator, so seed it first.
-    pub fn new(in_features: i64, out_features: i64, settings: &LoraSettings, device: tch::Device) -> Self {
+    pub fn new(
+        in_features: i64,
+        out_features: i64,
+        settings: &LoraSettings,
+        device: tch::Device,
+    ) -> Self {
         // kaiming_uniform_(a=√5): gain = √(2/(1+5)), bound = gain·√(3/fan_in) = 1/√fan_in.
         let bound = 1.0 / (in_features as f64).sqrt();
         let a = Tensor::empty([settings.r, in_features], (Kind::Float, device))
             .uniform_(-bound, bound)
             .set_requires_grad(true);
-        let b = Tensor::zeros([out_features, settings.r], (Kind::Float, device)).set_requires_grad(true);
-        Self { a, b, scale: settings.scale(), dropout: settings.dropout }
+        let b = Tensor::zeros([out_features, settings.r], (Kind::Float, device))
+            .set_requires_grad(true);
+        Self {
+            a,
+            b,
+            scale: settings.scale(),
+            dropout: settings.dropout,
+        }
     }
 }
 
@@ -135,7 +159,11 @@ impl Linear {
         match &self.lora {
             None => y,
             Some(l) => {
-                let h = if train && l.dropout > 0.0 { x.dropout(l.dropout, true) } else { x.shallow_clone() };
+                let h = if train && l.dropout > 0.0 {
+                    x.dropout(l.dropout, true)
+                } else {
+                    x.shallow_clone()
+                };
                 let a = l.a.to_kind(kind);
                 let b = l.b.to_kind(kind);
                 y + h.matmul(&a.tr()).matmul(&b.tr()) * l.scale

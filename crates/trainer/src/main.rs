@@ -76,8 +76,15 @@ fn real_main() -> anyhow::Result<()> {
         m.tokenizer_gguf = Some(assets::AssetCache::from_env()?.chat_model_gguf()?);
     }
     settings.validate()?;
-    let summary = trainer::run(&settings, &RunOptions { resume: cli.resume, progress: !cli.quiet, stop_after: None })
-        .with_context(|| format!("training run {} failed", settings.run_id))?;
+    let summary = trainer::run(
+        &settings,
+        &RunOptions {
+            resume: cli.resume,
+            progress: !cli.quiet,
+            stop_after: None,
+        },
+    )
+    .with_context(|| format!("training run {} failed", settings.run_id))?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
 }

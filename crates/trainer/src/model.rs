@@ -92,14 +92,21 @@ pub struct LlamaModel {
 
 fn check_shape(name: &str, t: &Tensor, expected: &[i64]) -> Result<(), TrainerError> {
     if t.size() != expected {
-        return Err(TrainerError::TensorShape { name: name.to_owned(), expected: expected.to_vec(), got: t.size() });
+        return Err(TrainerError::TensorShape {
+            name: name.to_owned(),
+            expected: expected.to_vec(),
+            got: t.size(),
+        });
     }
     Ok(())
 }
 
 impl LlamaModel {
     /// Builds the model from `source`, quantizing each projection as soon as it is read.
-    pub fn build(source: &mut dyn WeightSource, options: &BuildOptions) -> Result<Self, TrainerError> {
+    pub fn build(
+        source: &mut dyn WeightSource,
+        options: &BuildOptions,
+    ) -> Result<Self, TrainerError> {
         let c = source.config().clone();
         c.validate()?;
         let dense_kind = options.compute_kind;
@@ -117,20 +124,23 @@ impl LlamaModel {
         let mut blocks = Vec::with_capacity(c.num_layers as usize);
         for i in 0..c.num_layers {
             let p = format!("model.layers.{i}");
-            let mut linear = |group: &str, module: &str, out: i64, inp: i64| -> Result<Linear, TrainerError> {
-                let name = format!("{p}.{group}.{module}.weight");
-                let w = read(&name, &[out, inp])?.to_device(dev);
-                let base = if options.quantize {
-                    BaseWeight::Nf4(Nf4Tensor::quantize(&w, options.double_quant))
-                } else {
-                    BaseWeight::Dense(w.to_kind(dense_kind))
+            let mut linear =
+                |group: &str, module: &str, out: i64, inp: i64| -> Result<Linear, TrainerError> {
+                    let name = format!("{p}.{group}.{module}.weight");
+                    let w = read(&name, &[out, inp])?.to_device(dev);
+                    let base = if options.quantize {
+                        BaseWeight::Nf4(Nf4Tensor::quantize(&w, options.double_quant))
+                    } else {
+                        BaseWeight::Dense(w.to_kind(dense_kind))
+                    };
+                    let lora = match &options.lora {
+                        Some(s) if s.target_modules.iter().any(|t| t == module) => {
+                            Some(LoraAdapter::new(inp, out, s, dev))
+                        }
+                        _ => None,
+                    };
+                    Ok(Linear { base, lora })
                 };
-                let lora = match &options.lora {
-                    Some(s) if s.target_modules.iter().any(|t| t == module) => Some(LoraAdapter::new(inp, out, s, dev)),
-                    _ => None,
-                };
-                Ok(Linear { base, lora })
-            };
             let h = c.hidden_size;
             let q_proj = linear("self_attn", "q_proj", q_out, h)?;
             let k_proj = linear("self_attn", "k_proj", kv_out, h)?;
@@ -140,14 +150,29 @@ impl LlamaModel {
             let up_proj = linear("mlp", "up_proj", c.intermediate_size, h)?;
             let down_proj = linear("mlp", "down_proj", h, c.intermediate_size)?;
             let input_norm = read(&format!("{p}.input_layernorm.weight"), &[h])?.to_device(dev);
-            let post_norm = read(&format!("{p}.post_attention_layernorm.weight"), &[h])?.to_device(dev);
-            blocks.push(Block { input_norm, q_proj, k_proj, v_proj, o_proj, post_norm, gate_proj, up_proj, down_proj });
+            let post_norm =
+                read(&format!("{p}.post_attention_layernorm.weight"), &[h])?.to_device(dev);
+            blocks.push(Block {
+                input_norm,
+                q_proj,
+                k_proj,
+                v_proj,
+                o_proj,
+                post_norm,
+                gate_proj,
+                up_proj,
+                down_proj,
+            });
         }
         let norm = read("model.norm.weight", &[c.hidden_size])?.to_device(dev);
         let lm_head = if c.tie_word_embeddings {
             None
         } else {
-            Some(read("lm_head.weight", &[c.vocab_size, c.hidden_size])?.to_device(dev).to_kind(dense_kind))
+            Some(
+                read("lm_head.weight", &[c.vocab_size, c.hidden_size])?
+                    .to_device(dev)
+                    .to_kind(dense_kind),
+            )
         };
         let mut inv_freq = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling.as_ref());
         if let Some(factors) = source.rope_freq_factors()? {
@@ -183,8 +208,14 @@ impl LlamaModel {
             for (group, module, lin) in b.projections() {
                 if let Some(l) = &lin.lora {
                     let p = format!("model.layers.{i}.{group}.{module}");
-                    out.push(NamedParam { name: format!("{p}.lora_A.weight"), tensor: &l.a });
-                    out.push(NamedParam { name: format!("{p}.lora_B.weight"), tensor: &l.b });
+                    out.push(NamedParam {
+                        name: format!("{p}.lora_A.weight"),
+                        tensor: &l.a,
+                    });
+                    out.push(NamedParam {
+                        name: format!("{p}.lora_B.weight"),
+                        tensor: &l.b,
+                    });
                 }
             }
         }
@@ -212,41 +243,73 @@ impl LlamaModel {
     pub fn base_projection_bytes(&self) -> i64 {
         self.blocks
             .iter()
-            .flat_map(|b| b.projections().map(|(_, _, l)| match &l.base {
-                BaseWeight::Nf4(q) => q.storage_bytes(),
-                BaseWeight::Dense(t) => t.numel() as i64 * t.kind().elt_size_in_bytes() as i64,
-            }))
+            .flat_map(|b| {
+                b.projections().map(|(_, _, l)| match &l.base {
+                    BaseWeight::Nf4(q) => q.storage_bytes(),
+                    BaseWeight::Dense(t) => t.numel() as i64 * t.kind().elt_size_in_bytes() as i64,
+                })
+            })
             .sum()
     }
 
     /// Final hidden states `[B, T, D]` for `ids` `[B, T]`. `positions` (`[B, T]`) defaults to
     /// `0..T`; `attn_mask` (`[B, 1, T, T]`, true = attend) replaces the causal mask when given
     /// (packing), and must itself be causal.
-    pub fn hidden_states(&self, ids: &Tensor, positions: Option<&Tensor>, attn_mask: Option<&Tensor>, train: bool) -> Tensor {
+    pub fn hidden_states(
+        &self,
+        ids: &Tensor,
+        positions: Option<&Tensor>,
+        attn_mask: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
         let (b, t) = ids.size2().expect("ids are [batch, seq]");
         let c = &self.config;
         let pos = match positions {
             Some(p) => p.shallow_clone(),
-            None => Tensor::arange(t, (Kind::Int64, self.device)).unsqueeze(0).expand([b, t], false),
+            None => Tensor::arange(t, (Kind::Int64, self.device))
+                .unsqueeze(0)
+                .expand([b, t], false),
         };
         let freqs = pos.to_kind(Kind::Float).unsqueeze(-1) * self.inv_freq.view([1, 1, -1]);
         let emb = Tensor::cat(&[&freqs, &freqs], -1).unsqueeze(1);
         let cos = emb.cos().to_kind(self.compute_kind);
         let sin = emb.sin().to_kind(self.compute_kind);
-        let mut x = self.embed.index_select(0, &ids.flatten(0, -1)).view([b, t, c.hidden_size]);
+        let mut x = self
+            .embed
+            .index_select(0, &ids.flatten(0, -1))
+            .view([b, t, c.hidden_size]);
         for block in &self.blocks {
             let h = rms_norm(&x, &block.input_norm, c.rms_norm_eps);
-            let q = block.q_proj.forward(&h, train).view([b, t, c.num_heads, c.head_dim]).transpose(1, 2);
-            let k = block.k_proj.forward(&h, train).view([b, t, c.num_kv_heads, c.head_dim]).transpose(1, 2);
-            let v = block.v_proj.forward(&h, train).view([b, t, c.num_kv_heads, c.head_dim]).transpose(1, 2);
+            let q = block
+                .q_proj
+                .forward(&h, train)
+                .view([b, t, c.num_heads, c.head_dim])
+                .transpose(1, 2);
+            let k = block
+                .k_proj
+                .forward(&h, train)
+                .view([b, t, c.num_kv_heads, c.head_dim])
+                .transpose(1, 2);
+            let v = block
+                .v_proj
+                .forward(&h, train)
+                .view([b, t, c.num_kv_heads, c.head_dim])
+                .transpose(1, 2);
             let q = apply_rope(&q, &cos, &sin);
             let k = apply_rope(&k, &cos, &sin);
             let gqa = c.num_kv_heads != c.num_heads;
             let attn = match attn_mask {
-                None => Tensor::scaled_dot_product_attention::<Tensor>(&q, &k, &v, None, 0.0, true, None, gqa),
-                Some(m) => Tensor::scaled_dot_product_attention(&q, &k, &v, Some(m), 0.0, false, None, gqa),
+                None => Tensor::scaled_dot_product_attention::<Tensor>(
+                    &q, &k, &v, None, 0.0, true, None, gqa,
+                ),
+                Some(m) => {
+                    Tensor::scaled_dot_product_attention(&q, &k, &v, Some(m), 0.0, false, None, gqa)
+                }
             };
-            let attn = attn.transpose(1, 2).contiguous().view([b, t, c.num_heads * c.head_dim]);
+            let attn = attn
+                .transpose(1, 2)
+                .contiguous()
+                .view([b, t, c.num_heads * c.head_dim]);
             x = x + block.o_proj.forward(&attn, train);
             let h = rms_norm(&x, &block.post_norm, c.rms_norm_eps);
             let gate = block.gate_proj.forward(&h, train).silu();
@@ -265,7 +328,14 @@ impl LlamaModel {
     /// Summed next-token cross-entropy over positions whose label is not -100, and how many
     /// such positions there are. The head runs only on those positions, which keeps the
     /// `[tokens, vocab]` logits small when most of a sequence is prompt.
-    pub fn loss_sum(&self, ids: &Tensor, labels: &Tensor, positions: Option<&Tensor>, attn_mask: Option<&Tensor>, train: bool) -> (Tensor, i64) {
+    pub fn loss_sum(
+        &self,
+        ids: &Tensor,
+        labels: &Tensor,
+        positions: Option<&Tensor>,
+        attn_mask: Option<&Tensor>,
+        train: bool,
+    ) -> (Tensor, i64) {
         let hidden = self.hidden_states(ids, positions, attn_mask, train);
         let d = self.config.hidden_size;
         let flat_labels = labels.flatten(0, -1);
@@ -277,7 +347,8 @@ impl LlamaModel {
         let h = hidden.view([-1, d]).index_select(0, &keep);
         let logits = self.logits(&h).to_kind(Kind::Float);
         let targets = flat_labels.index_select(0, &keep);
-        let loss = logits.cross_entropy_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100, 0.0);
+        let loss =
+            logits.cross_entropy_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100, 0.0);
         (loss, n)
     }
 }
@@ -286,7 +357,9 @@ impl LlamaModel {
 fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Tensor {
     let kind = x.kind();
     let xf = x.to_kind(Kind::Float);
-    let var = xf.pow_tensor_scalar(2).mean_dim([-1i64].as_slice(), true, Kind::Float);
+    let var = xf
+        .pow_tensor_scalar(2)
+        .mean_dim([-1i64].as_slice(), true, Kind::Float);
     let normed = xf * (var + eps).rsqrt();
     (normed * weight.to_kind(Kind::Float)).to_kind(kind)
 }
@@ -370,11 +443,18 @@ impl WeightSource for RandomWeights {
         } else if name.ends_with("down_proj.weight") {
             vec![c.hidden_size, c.intermediate_size]
         } else {
-            return Err(TrainerError::MissingTensor { name: name.to_owned(), path: "<random>".into() });
+            return Err(TrainerError::MissingTensor {
+                name: name.to_owned(),
+                path: "<random>".into(),
+            });
         };
         // Embeddings get a larger scale than projections: with a frozen, tied, RMS-normalised
         // head, std 0.02 rows would cap every logit near 1, and no adapter could lower the loss.
-        let std = if name.ends_with("embed_tokens.weight") || name == "lm_head.weight" { 0.3 } else { 0.02 };
+        let std = if name.ends_with("embed_tokens.weight") || name == "lm_head.weight" {
+            0.3
+        } else {
+            0.02
+        };
         Ok(Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu)) * std)
     }
 }
@@ -385,28 +465,47 @@ mod tests {
 
     #[test]
     fn llama3_scaling_keeps_high_and_divides_low_frequencies() {
-        let s = ModelConfig::llama32_3b().rope_scaling.expect("3b has scaling");
+        let s = ModelConfig::llama32_3b()
+            .rope_scaling
+            .expect("3b has scaling");
         let plain = Vec::<f64>::try_from(rope_inv_freq(128, 500_000.0, None)).expect("f64");
         let scaled = Vec::<f64>::try_from(rope_inv_freq(128, 500_000.0, Some(&s))).expect("f64");
         assert_eq!(plain[0], scaled[0]);
         assert!((plain[63] / scaled[63] - 32.0).abs() < 1e-9);
         // Somewhere in between, the smooth interpolation gives a ratio strictly inside (1, 32).
-        assert!(plain.iter().zip(&scaled).any(|(p, q)| p / q > 1.01 && p / q < 31.9));
+        assert!(
+            plain
+                .iter()
+                .zip(&scaled)
+                .any(|(p, q)| p / q > 1.01 && p / q < 31.9)
+        );
     }
 
     #[test]
     fn causal_attention_ignores_later_tokens() {
         tch::manual_seed(1);
         let mut src = RandomWeights::new(ModelConfig::tiny(50));
-        let opts = BuildOptions { quantize: false, double_quant: false, lora: None, device: Device::Cpu, compute_kind: Kind::Float };
+        let opts = BuildOptions {
+            quantize: false,
+            double_quant: false,
+            lora: None,
+            device: Device::Cpu,
+            compute_kind: Kind::Float,
+        };
         let m = LlamaModel::build(&mut src, &opts).expect("build");
         let a = Tensor::from_slice(&[1i64, 2, 3, 4]).view([1, 4]);
         let b = Tensor::from_slice(&[1i64, 2, 3, 9]).view([1, 4]);
         let ha = m.hidden_states(&a, None, None, false);
         let hb = m.hidden_states(&b, None, None, false);
-        let diff = (ha.narrow(1, 0, 3) - hb.narrow(1, 0, 3)).abs().max().double_value(&[]);
+        let diff = (ha.narrow(1, 0, 3) - hb.narrow(1, 0, 3))
+            .abs()
+            .max()
+            .double_value(&[]);
         assert!(diff < 1e-6, "prefix changed by {diff}");
-        let last = (ha.narrow(1, 3, 1) - hb.narrow(1, 3, 1)).abs().max().double_value(&[]);
+        let last = (ha.narrow(1, 3, 1) - hb.narrow(1, 3, 1))
+            .abs()
+            .max()
+            .double_value(&[]);
         assert!(last > 1e-4);
     }
 }

@@ -38,7 +38,11 @@ pub const NF4_LEVELS: [f32; 16] = [
 /// The largest gap between adjacent levels, halved: the worst-case rounding error relative to a
 /// block's absmax (between -1 and -0.696).
 pub fn max_relative_error() -> f32 {
-    NF4_LEVELS.windows(2).map(|w| w[1] - w[0]).fold(0.0, f32::max) / 2.0
+    NF4_LEVELS
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(0.0, f32::max)
+        / 2.0
 }
 
 /// How the absmax values are stored.
@@ -85,7 +89,9 @@ impl Nf4Tensor {
             // An all-zero block divides by one instead of zero; every index then lands on 0.0.
             let safe = absmax.where_scalarother(&absmax.gt(0.0), 1.0);
             let normalized = &blocked / &safe;
-            let idx = normalized.bucketize(&midpoints(device), false, false).to_kind(Kind::Uint8);
+            let idx = normalized
+                .bucketize(&midpoints(device), false, false)
+                .to_kind(Kind::Uint8);
             let idx = idx.view([blocks * BLOCK_SIZE / 2, 2]);
             let packed = idx.select(1, 0) * 16 + idx.select(1, 1);
             let absmax = absmax.view([blocks]);
@@ -94,7 +100,12 @@ impl Nf4Tensor {
             } else {
                 Absmax::Plain(absmax)
             };
-            Self { packed, absmax, shape, numel }
+            Self {
+                packed,
+                absmax,
+                shape,
+                numel,
+            }
         })
     }
 
@@ -107,7 +118,9 @@ impl Nf4Tensor {
     pub fn storage_bytes(&self) -> i64 {
         let absmax = match &self.absmax {
             Absmax::Plain(t) => t.numel() as i64 * 4,
-            Absmax::Double { codes, scales, .. } => codes.numel() as i64 + scales.numel() as i64 * 4 + 4,
+            Absmax::Double { codes, scales, .. } => {
+                codes.numel() as i64 + scales.numel() as i64 * 4 + 4
+            }
         };
         self.packed.numel() as i64 + absmax
     }
@@ -119,7 +132,9 @@ impl Nf4Tensor {
             let device = self.packed.device();
             let hi = self.packed.floor_divide_scalar(16);
             let lo = self.packed.remainder(16);
-            let idx = Tensor::stack(&[hi, lo], 1).flatten(0, -1).to_kind(Kind::Int64);
+            let idx = Tensor::stack(&[hi, lo], 1)
+                .flatten(0, -1)
+                .to_kind(Kind::Int64);
             let levels = Tensor::from_slice(&NF4_LEVELS).to_device(device);
             let values = levels.index_select(0, &idx).view([-1, BLOCK_SIZE]);
             let absmax = self.absmax_values().view([-1, 1]);
@@ -134,8 +149,14 @@ impl Nf4Tensor {
     fn absmax_values(&self) -> Tensor {
         match &self.absmax {
             Absmax::Plain(t) => t.shallow_clone(),
-            Absmax::Double { codes, scales, offset, len } => {
-                let v = codes.to_kind(Kind::Float).view([-1, DOUBLE_QUANT_BLOCK]) * scales.view([-1, 1]);
+            Absmax::Double {
+                codes,
+                scales,
+                offset,
+                len,
+            } => {
+                let v = codes.to_kind(Kind::Float).view([-1, DOUBLE_QUANT_BLOCK])
+                    * scales.view([-1, 1]);
                 v.flatten(0, -1).narrow(0, 0, *len) + f64::from(*offset)
             }
         }
@@ -145,14 +166,24 @@ impl Nf4Tensor {
     pub fn to_device(&self, device: Device) -> Self {
         let absmax = match &self.absmax {
             Absmax::Plain(t) => Absmax::Plain(t.to_device(device)),
-            Absmax::Double { codes, scales, offset, len } => Absmax::Double {
+            Absmax::Double {
+                codes,
+                scales,
+                offset,
+                len,
+            } => Absmax::Double {
                 codes: codes.to_device(device),
                 scales: scales.to_device(device),
                 offset: *offset,
                 len: *len,
             },
         };
-        Self { packed: self.packed.to_device(device), absmax, shape: self.shape.clone(), numel: self.numel }
+        Self {
+            packed: self.packed.to_device(device),
+            absmax,
+            shape: self.shape.clone(),
+            numel: self.numel,
+        }
     }
 }
 
@@ -172,15 +203,29 @@ fn quantize_absmax(absmax: &Tensor) -> Absmax {
     let blocks = (len + DOUBLE_QUANT_BLOCK - 1) / DOUBLE_QUANT_BLOCK;
     let pad = blocks * DOUBLE_QUANT_BLOCK - len;
     let centered = if pad > 0 {
-        Tensor::cat(&[centered, Tensor::zeros([pad], (Kind::Float, absmax.device()))], 0)
+        Tensor::cat(
+            &[
+                centered,
+                Tensor::zeros([pad], (Kind::Float, absmax.device())),
+            ],
+            0,
+        )
     } else {
         centered
     };
     let blocked = centered.view([blocks, DOUBLE_QUANT_BLOCK]);
     let scale = blocked.abs().amax([1], true) / 127.0;
     let safe = scale.where_scalarother(&scale.gt(0.0), 1.0);
-    let codes = (&blocked / &safe).round().clamp(-127.0, 127.0).to_kind(Kind::Int8);
-    Absmax::Double { codes, scales: safe.view([blocks]), offset, len }
+    let codes = (&blocked / &safe)
+        .round()
+        .clamp(-127.0, 127.0)
+        .to_kind(Kind::Int8);
+    Absmax::Double {
+        codes,
+        scales: safe.view([blocks]),
+        offset,
+        len,
+    }
 }
 
 #[cfg(test)]

@@ -80,8 +80,12 @@ impl AdamW {
                 if self.decay[i] && s.weight_decay > 0.0 {
                     let _ = p.g_mul_scalar_(1.0 - lr * s.weight_decay);
                 }
-                let _ = self.m[i].g_mul_scalar_(s.beta1).g_add_(&(&g * (1.0 - s.beta1)));
-                let _ = self.v[i].g_mul_scalar_(s.beta2).g_add_(&(&g * &g * (1.0 - s.beta2)));
+                let _ = self.m[i]
+                    .g_mul_scalar_(s.beta1)
+                    .g_add_(&(&g * (1.0 - s.beta1)));
+                let _ = self.v[i]
+                    .g_mul_scalar_(s.beta2)
+                    .g_add_(&(&g * &g * (1.0 - s.beta2)));
                 let denom = (&self.v[i] / bc2).sqrt() + s.eps;
                 let update = (&self.m[i] / bc1) / denom * lr;
                 let _ = p.g_sub_(&update);
@@ -98,7 +102,10 @@ pub fn clip_grad_norm(params: &[&Tensor], max_norm: f64) -> f64 {
         for p in params {
             let g = p.grad();
             if g.defined() {
-                total += g.pow_tensor_scalar(2).sum(tch::Kind::Double).double_value(&[]);
+                total += g
+                    .pow_tensor_scalar(2)
+                    .sum(tch::Kind::Double)
+                    .double_value(&[]);
             }
         }
         let norm = total.sqrt();
@@ -133,11 +140,20 @@ mod tests {
         let p = tch::Tensor::from_slice(&[1.0f32, -2.0]).set_requires_grad(true);
         let loss = (&p * tch::Tensor::from_slice(&[3.0f32, -0.5])).sum(tch::Kind::Float);
         loss.backward();
-        let settings = AdamWSettings { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+        let settings = AdamWSettings {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        };
         let mut opt = AdamW::new(settings, &[("w".into(), &p)]);
         opt.step(&[&p], 0.1);
         let v = Vec::<f32>::try_from(&p).expect("f32");
-        assert!((v[0] - 0.9).abs() < 1e-5 && (v[1] - (-1.9)).abs() < 1e-5, "{v:?}");
+        assert!(
+            (v[0] - 0.9).abs() < 1e-5 && (v[1] - (-1.9)).abs() < 1e-5,
+            "{v:?}"
+        );
         assert!(!decays("model.norm.weight") && decays("x.lora_A.weight"));
     }
 }

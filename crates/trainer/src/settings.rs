@@ -69,7 +69,10 @@ fn yes() -> bool {
 
 impl Default for QuantSettings {
     fn default() -> Self {
-        Self { enabled: true, double_quant: true }
+        Self {
+            enabled: true,
+            double_quant: true,
+        }
     }
 }
 
@@ -163,7 +166,9 @@ fn default_price() -> f64 {
 
 impl Default for ReportSettings {
     fn default() -> Self {
-        Self { usd_per_gpu_hour: default_price() }
+        Self {
+            usd_per_gpu_hour: default_price(),
+        }
     }
 }
 
@@ -205,7 +210,10 @@ impl TrainSettings {
             path: path.to_path_buf(),
             source,
         })?;
-        let s: Self = toml::from_str(&text).map_err(|e| TrainerError::Parse { path: path.to_path_buf(), detail: e.to_string() })?;
+        let s: Self = toml::from_str(&text).map_err(|e| TrainerError::Parse {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
         s.validate()?;
         Ok(s)
     }
@@ -217,28 +225,53 @@ impl TrainSettings {
 
     /// Checks every range and combination.
     pub fn validate(&self) -> Result<(), TrainerError> {
-        let bad = |field: &'static str, detail: String| Err(TrainerError::InvalidSetting { field, detail });
+        let bad = |field: &'static str, detail: String| {
+            Err(TrainerError::InvalidSetting { field, detail })
+        };
         if self.run_id.is_empty()
-            || !self.run_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || !self
+                .run_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             || self.run_id.starts_with('.')
         {
-            return bad("run_id", format!("`{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`", self.run_id));
+            return bad(
+                "run_id",
+                format!(
+                    "`{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`",
+                    self.run_id
+                ),
+            );
         }
         let m = &self.model;
-        let sources = usize::from(m.gguf.is_some()) + usize::from(m.hf_dir.is_some()) + usize::from(m.random.is_some());
+        let sources = usize::from(m.gguf.is_some())
+            + usize::from(m.hf_dir.is_some())
+            + usize::from(m.random.is_some());
         if sources > 1 {
-            return bad("model", "set exactly one of `gguf`, `hf_dir` and `random`".into());
+            return bad(
+                "model",
+                "set exactly one of `gguf`, `hf_dir` and `random`".into(),
+            );
         }
         if let Some(r) = &m.random {
             if r != "tiny" && r != "llama-3.2-3b" {
-                return bad("model.random", format!("`{r}` is not a known shape; use `tiny` or `llama-3.2-3b`"));
+                return bad(
+                    "model.random",
+                    format!("`{r}` is not a known shape; use `tiny` or `llama-3.2-3b`"),
+                );
             }
             if m.tokenizer_gguf.is_none() {
-                return bad("model.tokenizer_gguf", "a random model needs a GGUF to take its tokenizer from".into());
+                return bad(
+                    "model.tokenizer_gguf",
+                    "a random model needs a GGUF to take its tokenizer from".into(),
+                );
             }
         }
         if self.data.max_seq_len < 8 {
-            return bad("data.max_seq_len", format!("must be at least 8, got {}", self.data.max_seq_len));
+            return bad(
+                "data.max_seq_len",
+                format!("must be at least 8, got {}", self.data.max_seq_len),
+            );
         }
         let l = &self.lora;
         if l.r <= 0 || l.r > 1024 {
@@ -248,35 +281,60 @@ impl TrainSettings {
             return bad("lora.alpha", format!("must be positive, got {}", l.alpha));
         }
         if !(0.0..1.0).contains(&l.dropout) {
-            return bad("lora.dropout", format!("must be in [0, 1), got {}", l.dropout));
+            return bad(
+                "lora.dropout",
+                format!("must be in [0, 1), got {}", l.dropout),
+            );
         }
         if l.target_modules.is_empty() {
             return bad("lora.target_modules", "name at least one module".into());
         }
-        if let Some(t) = l.target_modules.iter().find(|t| !ALL_TARGETS.contains(&t.as_str())) {
-            return bad("lora.target_modules", format!("`{t}` is not one of {ALL_TARGETS:?}"));
+        if let Some(t) = l
+            .target_modules
+            .iter()
+            .find(|t| !ALL_TARGETS.contains(&t.as_str()))
+        {
+            return bad(
+                "lora.target_modules",
+                format!("`{t}` is not one of {ALL_TARGETS:?}"),
+            );
         }
         let t = &self.train;
         if t.steps == 0 {
             return bad("train.steps", "must be at least 1".into());
         }
         if t.batch_size == 0 || t.grad_accum == 0 {
-            return bad("train.batch_size", "batch_size and grad_accum must be at least 1".into());
+            return bad(
+                "train.batch_size",
+                "batch_size and grad_accum must be at least 1".into(),
+            );
         }
         if !(t.lr > 0.0 && t.lr < 1.0) {
             return bad("train.lr", format!("must be in (0, 1), got {}", t.lr));
         }
         if t.warmup_steps > t.steps {
-            return bad("train.warmup_steps", format!("{} exceeds the {} steps", t.warmup_steps, t.steps));
+            return bad(
+                "train.warmup_steps",
+                format!("{} exceeds the {} steps", t.warmup_steps, t.steps),
+            );
         }
         if !(0.0..=1.0).contains(&t.min_lr_ratio) {
-            return bad("train.min_lr_ratio", format!("must be in [0, 1], got {}", t.min_lr_ratio));
+            return bad(
+                "train.min_lr_ratio",
+                format!("must be in [0, 1], got {}", t.min_lr_ratio),
+            );
         }
         if !(t.weight_decay >= 0.0) || !(t.clip_norm >= 0.0) || !(t.eps > 0.0) {
-            return bad("train.weight_decay", "weight_decay and clip_norm must be >= 0 and eps > 0".into());
+            return bad(
+                "train.weight_decay",
+                "weight_decay and clip_norm must be >= 0 and eps > 0".into(),
+            );
         }
         if !(0.0..1.0).contains(&t.betas.0) || !(0.0..1.0).contains(&t.betas.1) {
-            return bad("train.betas", format!("both must be in [0, 1), got {:?}", t.betas));
+            return bad(
+                "train.betas",
+                format!("both must be in [0, 1), got {:?}", t.betas),
+            );
         }
         if t.threads < 0 {
             return bad("train.threads", format!("must be >= 0, got {}", t.threads));

@@ -67,7 +67,10 @@ struct Tokenization {
 
 fn tokenization_from_gguf(path: &Path) -> Result<Tokenization, TrainerError> {
     let file = gguf::GgufFile::open(path)?;
-    Ok(Tokenization { tokenizer: GgufTokenizer::from_gguf(&file)?, template: ChatTemplate::from_gguf(&file)? })
+    Ok(Tokenization {
+        tokenizer: GgufTokenizer::from_gguf(&file)?,
+        template: ChatTemplate::from_gguf(&file)?,
+    })
 }
 
 /// Resolves the device the run uses: CUDA only when compiled with the `cuda` feature, allowed
@@ -81,7 +84,9 @@ pub fn pick_device(use_cuda: bool) -> Device {
 }
 
 /// The base model source opened from the settings.
-pub fn open_source(settings: &TrainSettings) -> Result<(Box<dyn WeightSource>, String, String), TrainerError> {
+pub fn open_source(
+    settings: &TrainSettings,
+) -> Result<(Box<dyn WeightSource>, String, String), TrainerError> {
     let m = &settings.model;
     if let Some(path) = &m.gguf {
         let w = GgufWeights::open(path)?;
@@ -92,27 +97,50 @@ pub fn open_source(settings: &TrainSettings) -> Result<(Box<dyn WeightSource>, S
         let w = SafetensorsWeights::open(dir)?;
         let mut hashes = String::new();
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|source| TrainerError::Io { action: "list", path: dir.clone(), source })?
+            .map_err(|source| TrainerError::Io {
+                action: "list",
+                path: dir.clone(),
+                source,
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "safetensors" || x == "json"))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x == "safetensors" || x == "json")
+            })
             .collect();
         entries.sort();
         for p in entries {
             hashes.push_str(&sha256_file(&p)?);
         }
-        return Ok((Box::new(w), "llama".to_owned(), artifacts::config_hash(&hashes)));
+        return Ok((
+            Box::new(w),
+            "llama".to_owned(),
+            artifacts::config_hash(&hashes),
+        ));
     }
     let shape = m.random.as_deref().unwrap_or("tiny");
-    let tok = m.tokenizer_gguf.as_ref().ok_or(TrainerError::InvalidSetting {
-        field: "model.tokenizer_gguf",
-        detail: "a random model needs a GGUF to take its tokenizer from".into(),
-    })?;
-    let vocab = GgufTokenizer::from_gguf_path(tok)?.tokenizer().get_vocab_size(true) as i64;
+    let tok = m
+        .tokenizer_gguf
+        .as_ref()
+        .ok_or(TrainerError::InvalidSetting {
+            field: "model.tokenizer_gguf",
+            detail: "a random model needs a GGUF to take its tokenizer from".into(),
+        })?;
+    let vocab = GgufTokenizer::from_gguf_path(tok)?
+        .tokenizer()
+        .get_vocab_size(true) as i64;
     let config = match shape {
-        "llama-3.2-3b" => ModelConfig { vocab_size: vocab.max(ModelConfig::llama32_3b().vocab_size), ..ModelConfig::llama32_3b() },
+        "llama-3.2-3b" => ModelConfig {
+            vocab_size: vocab.max(ModelConfig::llama32_3b().vocab_size),
+            ..ModelConfig::llama32_3b()
+        },
         _ => ModelConfig::tiny(vocab),
     };
-    Ok((Box::new(RandomWeights::new(config)), "llama".to_owned(), format!("random:{shape}:seed{}", settings.train.seed)))
+    Ok((
+        Box::new(RandomWeights::new(config)),
+        "llama".to_owned(),
+        format!("random:{shape}:seed{}", settings.train.seed),
+    ))
 }
 
 /// The settings that must be identical for a resume to continue the same run.
@@ -162,7 +190,12 @@ struct TokenizeStatsJson {
 
 impl From<&TokenizeStats> for TokenizeStatsJson {
     fn from(s: &TokenizeStats) -> Self {
-        Self { rows: s.rows, kept: s.kept, truncated: s.truncated, dropped: s.dropped }
+        Self {
+            rows: s.rows,
+            kept: s.kept,
+            truncated: s.truncated,
+            dropped: s.dropped,
+        }
     }
 }
 
@@ -186,21 +219,43 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn new(examples: &[Example], batch_size: usize, packing: bool, max_len: usize, seed: u64, position: DataPosition) -> Self {
+    fn new(
+        examples: &[Example],
+        batch_size: usize,
+        packing: bool,
+        max_len: usize,
+        seed: u64,
+        position: DataPosition,
+    ) -> Self {
         let lengths = examples.iter().map(|e| e.ids.len()).collect();
-        let mut s = Self { lengths, batch_size, packing, max_len, seed, position, current: Vec::new() };
+        let mut s = Self {
+            lengths,
+            batch_size,
+            packing,
+            max_len,
+            seed,
+            position,
+            current: Vec::new(),
+        };
         s.current = s.epoch(position.epoch);
         s
     }
 
     fn epoch(&self, epoch: u64) -> Vec<Vec<usize>> {
         let order = data::epoch_batches(&self.lengths, self.batch_size, self.seed, epoch);
-        if self.packing { data::pack_groups(&order, &self.lengths, self.max_len) } else { order }
+        if self.packing {
+            data::pack_groups(&order, &self.lengths, self.max_len)
+        } else {
+            order
+        }
     }
 
     fn next(&mut self) -> Vec<usize> {
         if self.position.batch as usize >= self.current.len() {
-            self.position = DataPosition { epoch: self.position.epoch + 1, batch: 0 };
+            self.position = DataPosition {
+                epoch: self.position.epoch + 1,
+                batch: 0,
+            };
             self.current = self.epoch(self.position.epoch);
         }
         let b = self.current[self.position.batch as usize].clone();
@@ -211,11 +266,20 @@ impl Sampler {
 
 fn make_batch(examples: &[Example], idx: &[usize], packing: bool, device: Device) -> Batch {
     let refs: Vec<&Example> = idx.iter().map(|&i| &examples[i]).collect();
-    if packing { data::pack(&refs, device) } else { data::collate(&refs, device) }
+    if packing {
+        data::pack(&refs, device)
+    } else {
+        data::collate(&refs, device)
+    }
 }
 
 /// Mean loss over the validation set (or its first `max_batches` length-sorted batches).
-pub fn evaluate(model: &LlamaModel, examples: &[Example], batch_size: usize, max_batches: usize) -> f64 {
+pub fn evaluate(
+    model: &LlamaModel,
+    examples: &[Example],
+    batch_size: usize,
+    max_batches: usize,
+) -> f64 {
     let mut order: Vec<usize> = (0..examples.len()).collect();
     order.sort_by_key(|&i| (examples[i].ids.len(), i));
     let mut sum = 0.0;
@@ -242,19 +306,34 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
         tch::set_num_threads(t.threads);
     }
     let device = pick_device(t.use_cuda);
-    let compute_kind = if device.is_cuda() { Kind::BFloat16 } else { Kind::Float };
+    let compute_kind = if device.is_cuda() {
+        Kind::BFloat16
+    } else {
+        Kind::Float
+    };
     let run_dir = settings.run_dir();
     let ckpt_path = run_dir.join(CHECKPOINT);
     if ckpt_path.exists() && !options.resume {
         return Err(TrainerError::InvalidSetting {
             field: "run_id",
-            detail: format!("{} already holds a checkpoint; pass --resume to continue it or choose a new run_id", run_dir.display()),
+            detail: format!(
+                "{} already holds a checkpoint; pass --resume to continue it or choose a new run_id",
+                run_dir.display()
+            ),
         });
     }
-    std::fs::create_dir_all(&run_dir).map_err(|source| TrainerError::Io { action: "create", path: run_dir.clone(), source })?;
+    std::fs::create_dir_all(&run_dir).map_err(|source| TrainerError::Io {
+        action: "create",
+        path: run_dir.clone(),
+        source,
+    })?;
 
     // Tokenizer and template come with the base model.
-    let tokenization = match (&settings.model.gguf, &settings.model.hf_dir, &settings.model.tokenizer_gguf) {
+    let tokenization = match (
+        &settings.model.gguf,
+        &settings.model.hf_dir,
+        &settings.model.tokenizer_gguf,
+    ) {
         (Some(p), _, _) => tokenization_from_gguf(p)?,
         (None, Some(dir), _) => Tokenization {
             tokenizer: GgufTokenizer::from_tokenizer_json(dir.join("tokenizer.json"))?,
@@ -262,13 +341,26 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
         },
         (None, None, Some(p)) => tokenization_from_gguf(p)?,
         (None, None, None) => {
-            return Err(TrainerError::InvalidSetting { field: "model", detail: "set `gguf`, `hf_dir` or `random` + `tokenizer_gguf`".into() });
+            return Err(TrainerError::InvalidSetting {
+                field: "model",
+                detail: "set `gguf`, `hf_dir` or `random` + `tokenizer_gguf`".into(),
+            });
         }
     };
     let max_len = settings.data.max_seq_len;
-    let (train_ex, train_stats) = data::load_examples(&settings.data.train, &tokenization.tokenizer, &tokenization.template, max_len)?;
+    let (train_ex, train_stats) = data::load_examples(
+        &settings.data.train,
+        &tokenization.tokenizer,
+        &tokenization.template,
+        max_len,
+    )?;
     let val = match &settings.data.val {
-        Some(p) => Some(data::load_examples(p, &tokenization.tokenizer, &tokenization.template, max_len)?),
+        Some(p) => Some(data::load_examples(
+            p,
+            &tokenization.tokenizer,
+            &tokenization.template,
+            max_len,
+        )?),
         None => None,
     };
     let train_hash = sha256_file(&settings.data.train)?;
@@ -289,9 +381,16 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
     let params = model.lora_parameters();
     let named: Vec<(String, &Tensor)> = params.iter().map(|p| (p.name.clone(), p.tensor)).collect();
     let tensors: Vec<&Tensor> = params.iter().map(|p| p.tensor).collect();
-    let adam = AdamWSettings { lr: t.lr, beta1: t.betas.0, beta2: t.betas.1, eps: t.eps, weight_decay: t.weight_decay };
+    let adam = AdamWSettings {
+        lr: t.lr,
+        beta1: t.betas.0,
+        beta2: t.betas.1,
+        eps: t.eps,
+        weight_decay: t.weight_decay,
+    };
     let mut opt = AdamW::new(adam, &named);
-    let fingerprint = resume_fingerprint(settings, &base_hash, &format!("{train_hash}{val_hash:?}"));
+    let fingerprint =
+        resume_fingerprint(settings, &base_hash, &format!("{train_hash}{val_hash:?}"));
 
     let mut state = CheckpointState {
         step: 0,
@@ -314,10 +413,13 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
         tch::no_grad(|| -> Result<(), TrainerError> {
             for (i, (name, p)) in named.iter().enumerate() {
                 let get = |prefix: &str| {
-                    loaded.tensors.get(&format!("{prefix}.{name}")).ok_or_else(|| TrainerError::CheckpointMismatch {
-                        path: ckpt_path.clone(),
-                        detail: format!("tensor {prefix}.{name} is missing"),
-                    })
+                    loaded
+                        .tensors
+                        .get(&format!("{prefix}.{name}"))
+                        .ok_or_else(|| TrainerError::CheckpointMismatch {
+                            path: ckpt_path.clone(),
+                            detail: format!("tensor {prefix}.{name} is missing"),
+                        })
                 };
                 let mut p = p.shallow_clone();
                 p.copy_(&get("param")?.to_device(device));
@@ -334,11 +436,24 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
         }
     }
 
-    let mut sampler = Sampler::new(&train_ex, t.batch_size, settings.data.packing, max_len, t.seed, state.position);
-    let bar = if options.progress { ProgressBar::new(t.steps) } else { ProgressBar::hidden() };
+    let mut sampler = Sampler::new(
+        &train_ex,
+        t.batch_size,
+        settings.data.packing,
+        max_len,
+        t.seed,
+        state.position,
+    );
+    let bar = if options.progress {
+        ProgressBar::new(t.steps)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
-            .expect("the progress template is valid"),
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
+        )
+        .expect("the progress template is valid"),
     );
     bar.set_position(state.step);
     let run_start = Instant::now();
@@ -348,13 +463,25 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
         let step_start = Instant::now();
         // Dropout draws from libtorch's generator; seeding it per step makes a resumed run draw
         // the same masks as an uninterrupted one.
-        tch::manual_seed((t.seed as i64).wrapping_mul(1_000_003).wrapping_add(step as i64));
-        let micro: Vec<Batch> = (0..t.grad_accum).map(|_| make_batch(&train_ex, &sampler.next(), settings.data.packing, device)).collect();
+        tch::manual_seed(
+            (t.seed as i64)
+                .wrapping_mul(1_000_003)
+                .wrapping_add(step as i64),
+        );
+        let micro: Vec<Batch> = (0..t.grad_accum)
+            .map(|_| make_batch(&train_ex, &sampler.next(), settings.data.packing, device))
+            .collect();
         let targets: i64 = micro.iter().map(|b| b.targets).sum();
         let tokens: i64 = micro.iter().map(|b| b.tokens).sum();
         let mut loss_total = 0.0;
         for b in &micro {
-            let (loss, _) = model.loss_sum(&b.ids, &b.labels, b.positions.as_ref(), b.attn_mask.as_ref(), true);
+            let (loss, _) = model.loss_sum(
+                &b.ids,
+                &b.labels,
+                b.positions.as_ref(),
+                b.attn_mask.as_ref(),
+                true,
+            );
             let scaled = loss / targets.max(1) as f64;
             scaled.backward();
             loss_total += scaled.double_value(&[]);
@@ -395,7 +522,8 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
         bar.set_message(format!("loss {loss_total:.4} lr {lr:.2e} tok/s {tps:.0}"));
         bar.inc(1);
         let stopping = options.stop_after == Some(state.step);
-        if (t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0) || last_step || stopping {
+        if (t.checkpoint_every > 0 && state.step % t.checkpoint_every == 0) || last_step || stopping
+        {
             checkpoint::save(&ckpt_path, &state, &named, &opt.m, &opt.v)?;
             write_artifact(&metrics_path, &metrics)?;
         }
@@ -411,10 +539,23 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
         .model
         .base_model_name
         .clone()
-        .or_else(|| settings.model.gguf.as_ref().or(settings.model.hf_dir.as_ref()).map(|p| p.display().to_string()))
-        .unwrap_or_else(|| format!("random:{}", settings.model.random.as_deref().unwrap_or("tiny")));
+        .or_else(|| {
+            settings
+                .model
+                .gguf
+                .as_ref()
+                .or(settings.model.hf_dir.as_ref())
+                .map(|p| p.display().to_string())
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "random:{}",
+                settings.model.random.as_deref().unwrap_or("tiny")
+            )
+        });
     export::write_peft(&run_dir, &model, &settings.lora, &base_name)?;
-    let gguf_bytes = export::gguf_adapter_bytes(&model, &settings.lora, &architecture, &settings.run_id)?;
+    let gguf_bytes =
+        export::gguf_adapter_bytes(&model, &settings.lora, &architecture, &settings.run_id)?;
     artifacts::write_atomic(run_dir.join("adapter.gguf"), &gguf_bytes)?;
     write_artifact(&metrics_path, &metrics)?;
     report::plot_loss(&run_dir.join("loss.png"), &metrics)?;
@@ -443,7 +584,12 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
     Ok(summary)
 }
 
-fn summary(run_dir: &Path, state: &CheckpointState, metrics: &[RunMetric], complete: bool) -> RunSummary {
+fn summary(
+    run_dir: &Path,
+    state: &CheckpointState,
+    metrics: &[RunMetric],
+    complete: bool,
+) -> RunSummary {
     let train = series(metrics, "train_loss");
     RunSummary {
         run_dir: run_dir.to_path_buf(),
@@ -458,7 +604,13 @@ fn summary(run_dir: &Path, state: &CheckpointState, metrics: &[RunMetric], compl
     }
 }
 
-fn report_markdown(settings: &TrainSettings, s: &RunSummary, h: &Hyperparams<'_>, metrics: &[RunMetric], device: Device) -> String {
+fn report_markdown(
+    settings: &TrainSettings,
+    s: &RunSummary,
+    h: &Hyperparams<'_>,
+    metrics: &[RunMetric],
+    device: Device,
+) -> String {
     let hours = s.seconds_per_step * s.steps as f64 / 3600.0;
     let mut md = format!(
         "# Training run `{id}`\n\n\
@@ -480,9 +632,23 @@ fn report_markdown(settings: &TrainSettings, s: &RunSummary, h: &Hyperparams<'_>
          blue is the training loss per step, red dots the validation loss.\n\n\
          | step | train loss | val loss | lr |\n|---|---|---|---|\n",
         id = settings.run_id,
-        base = h.settings.model.gguf.as_ref().or(h.settings.model.hf_dir.as_ref()).map_or_else(|| "random".to_owned(), |p| p.display().to_string()),
+        base = h
+            .settings
+            .model
+            .gguf
+            .as_ref()
+            .or(h.settings.model.hf_dir.as_ref())
+            .map_or_else(|| "random".to_owned(), |p| p.display().to_string()),
         bh = h.base_model_sha256,
-        quant = if settings.quant.enabled { if settings.quant.double_quant { "NF4 base with double quantization (QLoRA)" } else { "NF4 base (QLoRA)" } } else { "dense base (plain LoRA)" },
+        quant = if settings.quant.enabled {
+            if settings.quant.double_quant {
+                "NF4 base with double quantization (QLoRA)"
+            } else {
+                "NF4 base (QLoRA)"
+            }
+        } else {
+            "dense base (plain LoRA)"
+        },
         r = settings.lora.r,
         alpha = settings.lora.alpha,
         dropout = settings.lora.dropout,
@@ -492,10 +658,15 @@ fn report_markdown(settings: &TrainSettings, s: &RunSummary, h: &Hyperparams<'_>
         steps = s.steps,
         first = s.first_loss,
         last = s.last_loss,
-        val = s.val_loss.map_or_else(|| "–".to_owned(), |v| format!("{v:.4}")),
+        val = s
+            .val_loss
+            .map_or_else(|| "–".to_owned(), |v| format!("{v:.4}")),
         tps = s.tokens_per_second,
         sps = s.seconds_per_step,
-        rss = s.peak_rss_bytes.map_or_else(|| "unknown".to_owned(), |b| format!("{:.0} MB", b as f64 / 1e6)),
+        rss = s.peak_rss_bytes.map_or_else(
+            || "unknown".to_owned(),
+            |b| format!("{:.0} MB", b as f64 / 1e6)
+        ),
         trainable = h.trainable_parameters,
         base_mb = h.base_projection_bytes as f64 / 1e6,
         mins = hours * 60.0,

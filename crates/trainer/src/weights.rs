@@ -61,7 +61,9 @@ pub fn permute_for_gguf(w: &Tensor, n_head: i64) -> Tensor {
     let out = size[0];
     let mut shape = vec![n_head, 2, out / n_head / 2];
     shape.extend_from_slice(&size[1..]);
-    w.reshape(shape.as_slice()).transpose(1, 2).reshape(size.as_slice())
+    w.reshape(shape.as_slice())
+        .transpose(1, 2)
+        .reshape(size.as_slice())
 }
 
 /// The inverse of [`permute_for_gguf`]: GGUF Q/K rows back to HF's layout.
@@ -70,7 +72,9 @@ pub fn unpermute_from_gguf(w: &Tensor, n_head: i64) -> Tensor {
     let out = size[0];
     let mut shape = vec![n_head, out / n_head / 2, 2];
     shape.extend_from_slice(&size[1..]);
-    w.reshape(shape.as_slice()).transpose(1, 2).reshape(size.as_slice())
+    w.reshape(shape.as_slice())
+        .transpose(1, 2)
+        .reshape(size.as_slice())
 }
 
 /// A Llama GGUF file as a weight source.
@@ -88,7 +92,9 @@ impl GgufWeights {
         let int = |key: &str| file.get(&format!("{arch}.{key}")).and_then(|v| v.as_i64());
         let float = |key: &str| file.get(&format!("{arch}.{key}")).and_then(|v| v.as_f64());
         let vocab = int("vocab_size").or_else(|| {
-            file.get("tokenizer.ggml.tokens").and_then(|v| v.as_array()).map(|a| a.len() as i64)
+            file.get("tokenizer.ggml.tokens")
+                .and_then(|v| v.as_array())
+                .map(|a| a.len() as i64)
         });
         let meta = GgufLlamaMeta {
             architecture: arch.clone(),
@@ -115,14 +121,21 @@ impl GgufWeights {
     }
 
     fn read(&self, gguf: &str) -> Result<Tensor, TrainerError> {
-        let info = self.file.tensor(gguf).ok_or_else(|| TrainerError::MissingTensor {
-            name: gguf.to_owned(),
-            path: self.file.path().to_path_buf(),
-        })?;
+        let info = self
+            .file
+            .tensor(gguf)
+            .ok_or_else(|| TrainerError::MissingTensor {
+                name: gguf.to_owned(),
+                path: self.file.path().to_path_buf(),
+            })?;
         let bytes = self.file.tensor_bytes(info)?;
         let n = info.n_elements() as usize;
-        let values = gguf::dequant::dequantize(info.ggml_type, &bytes, n)
-            .map_err(|source| TrainerError::Dequant { name: gguf.to_owned(), source })?;
+        let values = gguf::dequant::dequantize(info.ggml_type, &bytes, n).map_err(|source| {
+            TrainerError::Dequant {
+                name: gguf.to_owned(),
+                source,
+            }
+        })?;
         // ggml lists the contiguous dimension first; row-major shape is the reverse.
         let shape: Vec<i64> = info.shape.iter().rev().map(|&d| d as i64).collect();
         Ok(Tensor::from_slice(&values).view(shape.as_slice()))
@@ -184,15 +197,27 @@ impl SafetensorsWeights {
         let config = HfLlamaConfig::from_file(&dir.join("config.json"))?.into_config()?;
         let index = dir.join("model.safetensors.index.json");
         let shard_names: Vec<String> = if index.exists() {
-            let text = std::fs::read_to_string(&index)
-                .map_err(|source| TrainerError::Io { action: "read", path: index.clone(), source })?;
-            let v: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| TrainerError::Parse { path: index.clone(), detail: e.to_string() })?;
-            let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| TrainerError::Parse {
+            let text = std::fs::read_to_string(&index).map_err(|source| TrainerError::Io {
+                action: "read",
                 path: index.clone(),
-                detail: "no `weight_map` object".into(),
+                source,
             })?;
-            let mut names: Vec<String> = map.values().filter_map(|f| f.as_str().map(str::to_owned)).collect();
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| TrainerError::Parse {
+                    path: index.clone(),
+                    detail: e.to_string(),
+                })?;
+            let map = v
+                .get("weight_map")
+                .and_then(|m| m.as_object())
+                .ok_or_else(|| TrainerError::Parse {
+                    path: index.clone(),
+                    detail: "no `weight_map` object".into(),
+                })?;
+            let mut names: Vec<String> = map
+                .values()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect();
             names.sort();
             names.dedup();
             names
@@ -203,19 +228,39 @@ impl SafetensorsWeights {
         let mut entries = BTreeMap::new();
         for (i, name) in shard_names.iter().enumerate() {
             let path = dir.join(name);
-            let file = File::open(&path).map_err(|source| TrainerError::Io { action: "open", path: path.clone(), source })?;
+            let file = File::open(&path).map_err(|source| TrainerError::Io {
+                action: "open",
+                path: path.clone(),
+                source,
+            })?;
             for (tensor, entry) in read_header(&path, &file, i)? {
                 entries.insert(tensor, entry);
             }
             files.push((path, file));
         }
-        Ok(Self { dir: dir.to_path_buf(), files, entries, config })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            files,
+            entries,
+            config,
+        })
     }
 }
 
-fn read_header(path: &Path, file: &File, index: usize) -> Result<Vec<(String, StEntry)>, TrainerError> {
-    let bad = |detail: String| TrainerError::Safetensors { path: path.to_path_buf(), detail };
-    let io = |source| TrainerError::Io { action: "read", path: path.to_path_buf(), source };
+fn read_header(
+    path: &Path,
+    file: &File,
+    index: usize,
+) -> Result<Vec<(String, StEntry)>, TrainerError> {
+    let bad = |detail: String| TrainerError::Safetensors {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let io = |source| TrainerError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    };
     let mut len = [0u8; 8];
     file.read_exact_at(&mut len, 0).map_err(io)?;
     let n = u64::from_le_bytes(len);
@@ -231,7 +276,11 @@ fn read_header(path: &Path, file: &File, index: usize) -> Result<Vec<(String, St
         if name == "__metadata__" {
             continue;
         }
-        let dtype = info.get("dtype").and_then(|d| d.as_str()).unwrap_or_default().to_owned();
+        let dtype = info
+            .get("dtype")
+            .and_then(|d| d.as_str())
+            .unwrap_or_default()
+            .to_owned();
         let shape: Vec<i64> = info
             .get("shape")
             .and_then(|s| s.as_array())
@@ -245,7 +294,16 @@ fn read_header(path: &Path, file: &File, index: usize) -> Result<Vec<(String, St
         if offsets.len() != 2 {
             return Err(bad(format!("tensor {name} has no data_offsets pair")));
         }
-        out.push((name, StEntry { file: index, dtype, shape, start: 8 + n + offsets[0], end: 8 + n + offsets[1] }));
+        out.push((
+            name,
+            StEntry {
+                file: index,
+                dtype,
+                shape,
+                start: 8 + n + offsets[0],
+                end: 8 + n + offsets[1],
+            },
+        ));
     }
     Ok(out)
 }
@@ -261,11 +319,18 @@ impl WeightSource for SafetensorsWeights {
         let e = self
             .entries
             .get(name)
-            .ok_or_else(|| TrainerError::MissingTensor { name: name.to_owned(), path: self.dir.clone() })?;
+            .ok_or_else(|| TrainerError::MissingTensor {
+                name: name.to_owned(),
+                path: self.dir.clone(),
+            })?;
         let (path, file) = &self.files[e.file];
         let mut bytes = vec![0u8; (e.end - e.start) as usize];
         file.read_exact_at(&mut bytes, e.start)
-            .map_err(|source| TrainerError::Io { action: "read", path: path.clone(), source })?;
+            .map_err(|source| TrainerError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            })?;
         let kind = match e.dtype.as_str() {
             "F32" => Kind::Float,
             "F16" => Kind::Half,
@@ -273,7 +338,9 @@ impl WeightSource for SafetensorsWeights {
             other => {
                 return Err(TrainerError::Safetensors {
                     path: path.clone(),
-                    detail: format!("tensor {name} has dtype {other}; only F32, F16 and BF16 are read"),
+                    detail: format!(
+                        "tensor {name} has dtype {other}; only F32, F16 and BF16 are read"
+                    ),
                 });
             }
         };
@@ -298,8 +365,14 @@ mod tests {
 
     #[test]
     fn hf_names_map_to_gguf() {
-        assert_eq!(gguf_name("model.layers.3.self_attn.o_proj.weight").as_deref(), Some("blk.3.attn_output.weight"));
-        assert_eq!(gguf_name("model.layers.0.post_attention_layernorm.weight").as_deref(), Some("blk.0.ffn_norm.weight"));
+        assert_eq!(
+            gguf_name("model.layers.3.self_attn.o_proj.weight").as_deref(),
+            Some("blk.3.attn_output.weight")
+        );
+        assert_eq!(
+            gguf_name("model.layers.0.post_attention_layernorm.weight").as_deref(),
+            Some("blk.0.ffn_norm.weight")
+        );
         assert_eq!(gguf_name("model.layers.0.mlp.bogus.weight"), None);
     }
 }

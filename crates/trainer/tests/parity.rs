@@ -50,10 +50,25 @@ fn tch_model_from_gguf_matches_llama_cpp_next_token() {
     let path = common::smollm2();
     tch::set_num_threads(2);
     let mut source = GgufWeights::open(&path).unwrap();
-    let opts = BuildOptions { quantize: false, double_quant: false, lora: None, device: Device::Cpu, compute_kind: Kind::Float };
+    let opts = BuildOptions {
+        quantize: false,
+        double_quant: false,
+        lora: None,
+        device: Device::Cpu,
+        compute_kind: Kind::Float,
+    };
     let model = LlamaModel::build(&mut source, &opts).unwrap();
     let c = model.config().clone();
-    assert_eq!((c.num_layers, c.hidden_size, c.num_heads, c.num_kv_heads, c.vocab_size), (30, 576, 9, 3, 49152));
+    assert_eq!(
+        (
+            c.num_layers,
+            c.hidden_size,
+            c.num_heads,
+            c.num_kv_heads,
+            c.vocab_size
+        ),
+        (30, 576, 9, 3, 49152)
+    );
     assert!(c.tie_word_embeddings);
 
     let backend = LlamaBackend::init().unwrap();
@@ -72,7 +87,9 @@ fn tch_model_from_gguf_matches_llama_cpp_next_token() {
         ctx.clear_kv_cache();
         let mut batch = LlamaBatch::new(256, 1);
         for (i, t) in tokens.iter().enumerate() {
-            batch.add(*t, i as i32, &[0], i + 1 == tokens.len()).unwrap();
+            batch
+                .add(*t, i as i32, &[0], i + 1 == tokens.len())
+                .unwrap();
         }
         ctx.decode(&mut batch).unwrap();
         let cpp_logits: Vec<f32> = ctx.get_logits_ith(tokens.len() as i32 - 1).to_vec();
@@ -84,19 +101,38 @@ fn tch_model_from_gguf_matches_llama_cpp_next_token() {
             model.logits(&h.select(1, -1)).squeeze_dim(0)
         });
         let ours: Vec<f32> = Vec::try_from(ours).unwrap();
-        let argmax = |v: &[f32]| v.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0;
+        let argmax = |v: &[f32]| {
+            v.iter()
+                .enumerate()
+                .fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b })
+                .0
+        };
         let (a, b) = (argmax(&ours), argmax(&cpp_logits));
         if a == b {
             agree += 1;
         }
         // Closeness relative to the logits' spread: llama.cpp quantizes activations to 8 bits in
         // its Q4_1 dot products, so the values differ slightly, never in shape.
-        let spread = cpp_logits.iter().fold(f32::MIN, |m, &x| m.max(x)) - cpp_logits.iter().fold(f32::MAX, |m, &x| m.min(x));
-        let max_diff = ours.iter().zip(&cpp_logits).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let spread = cpp_logits.iter().fold(f32::MIN, |m, &x| m.max(x))
+            - cpp_logits.iter().fold(f32::MAX, |m, &x| m.min(x));
+        let max_diff = ours
+            .iter()
+            .zip(&cpp_logits)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
         let rel = f64::from(max_diff / spread);
         worst_rel = worst_rel.max(rel);
-        eprintln!("{prompt:?}: top-1 ours {a} llama.cpp {b}, max |Δlogit| {max_diff:.3} of spread {spread:.1}");
+        eprintln!(
+            "{prompt:?}: top-1 ours {a} llama.cpp {b}, max |Δlogit| {max_diff:.3} of spread {spread:.1}"
+        );
     }
-    assert!(agree >= 23, "top-1 agreed on {agree} of {} prompts", PROMPTS.len());
-    assert!(worst_rel < 0.05, "logits differ by up to {worst_rel:.3} of their spread");
+    assert!(
+        agree >= 23,
+        "top-1 agreed on {agree} of {} prompts",
+        PROMPTS.len()
+    );
+    assert!(
+        worst_rel < 0.05,
+        "logits differ by up to {worst_rel:.3} of their spread"
+    );
 }

@@ -25,7 +25,10 @@ fn tiny_qlora_run_lowers_the_loss_and_writes_every_output() {
     assert!(summary.complete);
     let run = dir.path().join("tiny");
     let metrics: Vec<RunMetric> = read_artifact(run.join("metrics.parquet")).unwrap();
-    let train: Vec<f64> = trainer::report::series(&metrics, "train_loss").into_iter().map(|p| p.1).collect();
+    let train: Vec<f64> = trainer::report::series(&metrics, "train_loss")
+        .into_iter()
+        .map(|p| p.1)
+        .collect();
     assert_eq!(train.len(), 200);
     let start = mean(&train[..10]);
     let end = mean(&train[190..]);
@@ -34,20 +37,47 @@ fn tiny_qlora_run_lowers_the_loss_and_writes_every_output() {
     assert!(start > 9.5, "start {start}");
     assert!(end < start - 2.5, "loss went from {start} to {end}");
     let val = trainer::report::series(&metrics, "val_loss");
-    assert_eq!(val.iter().map(|p| p.0).collect::<Vec<_>>(), vec![50, 100, 150, 200]);
-    assert!(val[3].1 < val[0].1 + 0.5 && val[3].1 < start - 1.5, "{val:?}");
+    assert_eq!(
+        val.iter().map(|p| p.0).collect::<Vec<_>>(),
+        vec![50, 100, 150, 200]
+    );
+    assert!(
+        val[3].1 < val[0].1 + 0.5 && val[3].1 < start - 1.5,
+        "{val:?}"
+    );
 
-    for f in ["adapter_model.safetensors", "adapter_config.json", "adapter.gguf", "hyperparams.json", "report.md", "loss.png", "checkpoint.safetensors"] {
-        assert!(run.join(f).metadata().unwrap().len() > 0, "{f} is missing or empty");
+    for f in [
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "adapter.gguf",
+        "hyperparams.json",
+        "report.md",
+        "loss.png",
+        "checkpoint.safetensors",
+    ] {
+        assert!(
+            run.join(f).metadata().unwrap().len() > 0,
+            "{f} is missing or empty"
+        );
     }
     let png = std::fs::read(run.join("loss.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    let hyper: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("hyperparams.json")).unwrap()).unwrap();
+    let hyper: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("hyperparams.json")).unwrap()).unwrap();
     assert_eq!(hyper["train_data_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(hyper["settings"]["lora"]["r"], 8);
-    assert!(hyper["code_version"].as_str().unwrap().starts_with(env!("CARGO_PKG_VERSION")));
+    assert!(
+        hyper["code_version"]
+            .as_str()
+            .unwrap()
+            .starts_with(env!("CARGO_PKG_VERSION"))
+    );
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
-    assert!(report.contains("tokens per second") && report.contains("peak resident memory") && report.contains("GPU-hour"));
+    assert!(
+        report.contains("tokens per second")
+            && report.contains("peak resident memory")
+            && report.contains("GPU-hour")
+    );
 
     // PEFT layout: every layer and target module, A is r × in and B is out × r.
     let bytes = std::fs::read(run.join("adapter_model.safetensors")).unwrap();
@@ -55,8 +85,16 @@ fn tiny_qlora_run_lowers_the_loss_and_writes_every_output() {
     let c = ModelConfig::tiny(49152);
     let shapes = [
         ("self_attn.q_proj", c.hidden_size, c.num_heads * c.head_dim),
-        ("self_attn.k_proj", c.hidden_size, c.num_kv_heads * c.head_dim),
-        ("self_attn.v_proj", c.hidden_size, c.num_kv_heads * c.head_dim),
+        (
+            "self_attn.k_proj",
+            c.hidden_size,
+            c.num_kv_heads * c.head_dim,
+        ),
+        (
+            "self_attn.v_proj",
+            c.hidden_size,
+            c.num_kv_heads * c.head_dim,
+        ),
         ("self_attn.o_proj", c.num_heads * c.head_dim, c.hidden_size),
         ("mlp.gate_proj", c.hidden_size, c.intermediate_size),
         ("mlp.up_proj", c.hidden_size, c.intermediate_size),
@@ -65,13 +103,22 @@ fn tiny_qlora_run_lowers_the_loss_and_writes_every_output() {
     assert_eq!(st.len(), 2 * 7 * 2);
     for layer in 0..2 {
         for (m, inp, out) in shapes {
-            let a = st.tensor(&format!("base_model.model.model.layers.{layer}.{m}.lora_A.weight")).unwrap();
-            let b = st.tensor(&format!("base_model.model.model.layers.{layer}.{m}.lora_B.weight")).unwrap();
+            let a = st
+                .tensor(&format!(
+                    "base_model.model.model.layers.{layer}.{m}.lora_A.weight"
+                ))
+                .unwrap();
+            let b = st
+                .tensor(&format!(
+                    "base_model.model.model.layers.{layer}.{m}.lora_B.weight"
+                ))
+                .unwrap();
             assert_eq!(a.shape(), [8, inp as usize]);
             assert_eq!(b.shape(), [out as usize, 8]);
         }
     }
-    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("adapter_config.json")).unwrap()).unwrap();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("adapter_config.json")).unwrap()).unwrap();
     assert_eq!(cfg["peft_type"], "LORA");
     assert_eq!(cfg["task_type"], "CAUSAL_LM");
     assert_eq!(cfg["lora_alpha"], 16.0);
@@ -83,8 +130,14 @@ fn tiny_qlora_run_lowers_the_loss_and_writes_every_output() {
     assert_eq!(g.get_str("adapter.type").unwrap(), "lora");
     assert_eq!(g.get_str("general.architecture").unwrap(), "llama");
     assert_eq!(g.get_f64("adapter.lora.alpha").unwrap(), 16.0);
-    assert_eq!(g.tensor("blk.1.ffn_down.weight.lora_a").unwrap().shape, vec![128, 8]);
-    assert_eq!(g.tensor("blk.1.ffn_down.weight.lora_b").unwrap().shape, vec![8, 64]);
+    assert_eq!(
+        g.tensor("blk.1.ffn_down.weight.lora_a").unwrap().shape,
+        vec![128, 8]
+    );
+    assert_eq!(
+        g.tensor("blk.1.ffn_down.weight.lora_b").unwrap().shape,
+        vec![8, 64]
+    );
 
     // A second run with the same id refuses to overwrite the checkpoint.
     let err = trainer::run(&settings, &RunOptions::default()).unwrap_err();
@@ -102,35 +155,80 @@ fn killed_and_resumed_run_matches_an_uninterrupted_one() {
 
     let mut split = whole.clone();
     split.run_id = "split".into();
-    let first = trainer::run(&split, &RunOptions { stop_after: Some(5), ..RunOptions::default() }).unwrap();
+    let first = trainer::run(
+        &split,
+        &RunOptions {
+            stop_after: Some(5),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
     assert!(!first.complete && first.steps == 5);
     assert!(!dir.path().join("split/adapter_model.safetensors").exists());
-    let second = trainer::run(&split, &RunOptions { resume: true, ..RunOptions::default() }).unwrap();
+    let second = trainer::run(
+        &split,
+        &RunOptions {
+            resume: true,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
     assert!(second.complete && second.steps == 10);
 
     let a = std::fs::read(dir.path().join("whole/adapter_model.safetensors")).unwrap();
     let b = std::fs::read(dir.path().join("split/adapter_model.safetensors")).unwrap();
-    let (a, b) = (safetensors::SafeTensors::deserialize(&a).unwrap(), safetensors::SafeTensors::deserialize(&b).unwrap());
+    let (a, b) = (
+        safetensors::SafeTensors::deserialize(&a).unwrap(),
+        safetensors::SafeTensors::deserialize(&b).unwrap(),
+    );
     let mut worst = 0f32;
     for (name, ta) in a.tensors() {
         let tb = b.tensor(&name).unwrap();
-        let fa: Vec<f32> = ta.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        let fb: Vec<f32> = tb.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        worst = fa.iter().zip(&fb).map(|(x, y)| (x - y).abs()).fold(worst, f32::max);
+        let fa: Vec<f32> = ta
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let fb: Vec<f32> = tb
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        worst = fa
+            .iter()
+            .zip(&fb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(worst, f32::max);
     }
     assert!(worst < 1e-5, "adapters differ by up to {worst}");
     // The trained B matrices moved away from zero, so the comparison is not between two inits.
-    let b0 = a.tensor("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight").unwrap();
-    assert!(b0.data().chunks_exact(4).any(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).abs() > 1e-4));
+    let b0 = a
+        .tensor("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight")
+        .unwrap();
+    assert!(
+        b0.data()
+            .chunks_exact(4)
+            .any(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).abs() > 1e-4)
+    );
     // The resumed run's metrics continue the first half's: 10 steps, no duplicates.
     let m: Vec<RunMetric> = read_artifact(dir.path().join("split/metrics.parquet")).unwrap();
-    let steps: Vec<i64> = trainer::report::series(&m, "train_loss").iter().map(|p| p.0).collect();
+    let steps: Vec<i64> = trainer::report::series(&m, "train_loss")
+        .iter()
+        .map(|p| p.0)
+        .collect();
     assert_eq!(steps, (1..=10).collect::<Vec<_>>());
 
     // Resuming with changed settings is refused.
     let mut changed = split.clone();
     changed.train.lr = 5e-3;
-    let err = trainer::run(&changed, &RunOptions { resume: true, ..RunOptions::default() }).unwrap_err();
+    let err = trainer::run(
+        &changed,
+        &RunOptions {
+            resume: true,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("does not match"), "{err}");
 }
 
@@ -149,18 +247,32 @@ fn nf4_error_is_within_the_block_bound() {
         // Double quantization adds the int8 rounding of the absmax itself: at most half a step of
         // (largest deviation from the mean absmax) / 127, times the largest level (1.0).
         let absmax_err = if double {
-            (&absmax - absmax.mean(Kind::Float)).abs().max().double_value(&[]) / 254.0
+            (&absmax - absmax.mean(Kind::Float))
+                .abs()
+                .max()
+                .double_value(&[])
+                / 254.0
         } else {
             0.0
         };
-        let excess = (err - absmax * f64::from(max_relative_error()) - absmax_err).max().double_value(&[]);
-        assert!(excess <= 1e-7, "double_quant={double}: bound exceeded by {excess}");
+        let excess = (err - absmax * f64::from(max_relative_error()) - absmax_err)
+            .max()
+            .double_value(&[]);
+        assert!(
+            excess <= 1e-7,
+            "double_quant={double}: bound exceeded by {excess}"
+        );
         // And on average NF4 on normal data is far better than the worst case.
-        let rel = ((d - &w).pow_tensor_scalar(2).mean(Kind::Float) / w.pow_tensor_scalar(2).mean(Kind::Float)).double_value(&[]);
+        let rel = ((d - &w).pow_tensor_scalar(2).mean(Kind::Float)
+            / w.pow_tensor_scalar(2).mean(Kind::Float))
+        .double_value(&[]);
         assert!(rel < 0.015, "relative MSE {rel}");
         // 4 bits per value plus absmax storage: under 4.6 bits (plain) or 4.2 bits (double).
         let bits = q.storage_bytes() as f64 * 8.0 / w.numel() as f64;
-        assert!(bits < if double { 4.2 } else { 4.6 }, "{bits} bits per value");
+        assert!(
+            bits < if double { 4.2 } else { 4.6 },
+            "{bits} bits per value"
+        );
     }
 }
 
@@ -173,7 +285,10 @@ fn only_adapters_receive_gradients() {
         let opts = BuildOptions {
             quantize,
             double_quant: false,
-            lora: Some(trainer::lora::LoraSettings { r: 4, ..Default::default() }),
+            lora: Some(trainer::lora::LoraSettings {
+                r: 4,
+                ..Default::default()
+            }),
             device: Device::Cpu,
             compute_kind: Kind::Float,
         };
@@ -190,7 +305,11 @@ fn only_adapters_receive_gradients() {
             assert!(g.defined(), "{} has no gradient", p.name);
             // B starts at zero, so A's first gradient is zero and B's is not.
             if p.name.contains("lora_B") {
-                assert!(g.abs().sum(Kind::Float).double_value(&[]) > 0.0, "{} gradient is zero", p.name);
+                assert!(
+                    g.abs().sum(Kind::Float).double_value(&[]) > 0.0,
+                    "{} gradient is zero",
+                    p.name
+                );
             }
         }
         for t in model.frozen_dense_parameters() {

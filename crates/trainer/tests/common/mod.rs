@@ -19,7 +19,9 @@ pub fn smollm2() -> PathBuf {
 
 /// `tests/data/<name>`.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// A run of the tiny random model (2 layers, d=64) on the fixture, in `runs_dir`.
@@ -34,9 +36,22 @@ pub fn tiny_settings(runs_dir: &Path, run_id: &str, steps: u64) -> TrainSettings
             tokenizer_gguf: Some(smollm2()),
             base_model_name: None,
         },
-        data: DataSettings { train: fixture("train.parquet"), val: Some(fixture("val.parquet")), max_seq_len: 192, packing: false },
-        lora: LoraSettings { r: 8, alpha: 16.0, dropout: 0.05, ..LoraSettings::default() },
-        quant: QuantSettings { enabled: true, double_quant: true },
+        data: DataSettings {
+            train: fixture("train.parquet"),
+            val: Some(fixture("val.parquet")),
+            max_seq_len: 192,
+            packing: false,
+        },
+        lora: LoraSettings {
+            r: 8,
+            alpha: 16.0,
+            dropout: 0.05,
+            ..LoraSettings::default()
+        },
+        quant: QuantSettings {
+            enabled: true,
+            double_quant: true,
+        },
         train: LoopSettings {
             steps,
             batch_size: 4,
