@@ -71,12 +71,6 @@ pub enum AssistantError {
     /// The language model failed.
     #[error("generation failed")]
     Generation(#[source] llm::Error),
-    /// Generation ran past its deadline.
-    #[error("generation timed out after {seconds} s")]
-    Timeout {
-        /// The deadline.
-        seconds: f64,
-    },
     /// Opening the assistant failed (a path, the knowledge base, the model).
     #[error("{what}")]
     Open {

@@ -31,7 +31,7 @@ pub struct OpenOptions {
     /// Whether to bring the index up to date before opening.
     pub index: bool,
     /// Where indexing progress goes.
-    pub progress: Option<Box<dyn Progress + Send + Sync>>,
+    pub progress: Option<Box<dyn Progress>>,
 }
 
 impl std::fmt::Debug for OpenOptions {
@@ -92,8 +92,7 @@ impl Assistant {
                         .map_err(open_error(format!("reading {}", raw.display())))?,
                 );
             }
-            let progress: Box<dyn Progress + Send + Sync> =
-                progress.unwrap_or_else(|| Box::new(NoProgress));
+            let progress: Box<dyn Progress> = progress.unwrap_or_else(|| Box::new(NoProgress));
             index(
                 &store,
                 embedder.as_ref(),
@@ -118,4 +117,13 @@ impl Assistant {
             .map_err(open_error("opening the retrieval engine"))?;
         Self::new(engine, kb, model, config)
     }
+}
+
+/// A server opens the assistant inside a spawned task, so the opening future must be `Send`; this
+/// fails to compile when it stops being so.
+#[allow(dead_code)]
+fn opening_is_send(
+    options: OpenOptions,
+) -> impl std::future::Future<Output = Result<Assistant, AssistantError>> + Send {
+    Assistant::open(options)
 }

@@ -202,6 +202,35 @@ fn out_of_scope_questions_get_the_scope_and_nothing_invented() {
 }
 
 #[test]
+fn a_generation_deadline_keeps_the_structured_answer_and_says_so() {
+    RUNTIME.block_on(async {
+        let a = assistant().await;
+        let question = "What sample size do I need for 5% MDE at 80% power with a 10% baseline?";
+        let full = a.answer(structured(question)).await.expect("answers");
+        let late = a
+            .answer(Query {
+                generation_timeout: Some(std::time::Duration::from_millis(1)),
+                ..Query::new(question)
+            })
+            .await
+            .expect("a passed deadline is not an error");
+        assert!(late.timed_out, "the answer says its explanation was cut");
+        assert!(!full.timed_out);
+        assert_eq!(late.head.calculation, full.head.calculation);
+        assert_eq!(late.head.citations, full.head.citations);
+        assert!(
+            late.answer.starts_with(&full.head.structured),
+            "the structured answer is whole"
+        );
+        assert!(
+            late.explanation.is_empty() || late.explanation.ends_with(['.', '!', '?']),
+            "a cut explanation ends on a whole sentence: {:?}",
+            late.explanation
+        );
+    });
+}
+
+#[test]
 fn the_stream_sends_the_head_then_tokens_then_the_checked_answer() {
     RUNTIME.block_on(async {
         let a = assistant().await;

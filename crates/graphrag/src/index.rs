@@ -20,8 +20,9 @@ use crate::store::{
 };
 use crate::text::content_hash;
 
-/// Receives progress; the binary draws a bar, tests ignore it.
-pub trait Progress {
+/// Receives progress; the binary draws a bar, tests ignore it. `Send + Sync` so that an indexing
+/// future holding it can move between threads (a server opens the assistant on its runtime).
+pub trait Progress: Send + Sync {
     /// A stage begins with `total` units of work.
     fn stage(&self, name: &str, total: u64);
     /// `n` more units are done.

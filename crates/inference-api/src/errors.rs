@@ -144,14 +144,6 @@ fn map_assistant_error(error: assistant::AssistantError) -> ApiError {
         E::InvalidTopK { .. } | E::UnknownMode { .. } | E::InvalidRating { .. } => {
             ApiError::invalid(message)
         }
-        E::Timeout { .. } => {
-            tracing::warn!(error = %message, "assistant timed out");
-            ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
-                "the answer took too long; retry, or ask with \"generate\": false for the structured part only",
-            )
-        }
         other => {
             tracing::error!(error = %other, "assistant failed");
             ApiError::new(

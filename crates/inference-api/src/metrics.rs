@@ -99,6 +99,11 @@ const FAMILIES: &[Family] = &[
         help: "Numbers in generated text found in neither the calculator output nor the context",
     },
     Family {
+        name: "lift_generation_deadline_total",
+        kind: "counter",
+        help: "Answers whose explanation stopped at generation.timeout_seconds (a busy model)",
+    },
+    Family {
         name: "lift_answers_total",
         kind: "counter",
         help: "Answers produced, by intent",

@@ -239,6 +239,9 @@ impl AppState {
             Vec::new(),
             answer.unsupported_numbers.len() as u64,
         );
+        if answer.timed_out {
+            m.count("lift_generation_deadline_total", Vec::new(), 1);
+        }
         let intent = serde_json::to_value(&answer.head.intent)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

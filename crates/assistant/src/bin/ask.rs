@@ -145,6 +145,7 @@ async fn run(cli: Cli) -> Result<()> {
         mode,
         top_k: cli.top_k,
         generate: !cli.no_generate,
+        generation_timeout: None,
     };
     let mut stream = assistant.answer_stream(query).await?;
     let mut out = std::io::stdout().lock();
@@ -260,6 +261,7 @@ mod batch {
                         mode,
                         top_k: cli.top_k,
                         generate: !cli.no_generate,
+                        generation_timeout: None,
                     })
                     .await
                     .with_context(|| format!("answering {}", q.id))?;

@@ -281,6 +281,7 @@ pub async fn chat_completions(
         mode: assistant::RetrievalMode::Hybrid,
         top_k: None,
         generate: true,
+        generation_timeout: None,
     };
     let created = unix_now();
     if !request.stream {
@@ -304,7 +305,12 @@ pub async fn chat_completions(
                     role: "assistant".into(),
                     content,
                 },
-                finish_reason: if wire.truncated { "length" } else { "stop" }.into(),
+                finish_reason: if wire.truncated || wire.timed_out {
+                    "length"
+                } else {
+                    "stop"
+                }
+                .into(),
             }],
             usage: usage(&wire.usage),
             lift: LiftIds {
@@ -425,7 +431,11 @@ impl ChunkStream {
                         done.unsupported_numbers.join(", ")
                     )));
                 }
-                let finish = if done.truncated { "length" } else { "stop" };
+                let finish = if done.truncated || done.timed_out {
+                    "length"
+                } else {
+                    "stop"
+                };
                 out.push(self.chunk(Delta::default(), Some(finish)));
                 if self.include_usage {
                     let chunk = ChatChunk {
