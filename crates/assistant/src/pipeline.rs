@@ -302,9 +302,10 @@ impl Assistant {
                 .as_ref()
                 .map(|c| compose::result_sentence(c).to_owned());
             let messages = prompt::messages(&question, calc_text.as_deref(), &ctx.facts());
+            let configured = Duration::from_secs_f64(self.config.generation.timeout_seconds);
             let deadline = query
                 .generation_timeout
-                .unwrap_or_else(|| Duration::from_secs_f64(self.config.generation.timeout_seconds));
+                .map_or(configured, |asked| asked.min(configured));
             generated = self
                 .generate(model.as_ref(), messages, events.as_ref(), &cancel, deadline)
                 .await?;
@@ -438,6 +439,10 @@ impl Assistant {
                     cost_usd,
                 } => {
                     out.truncated = finish_reason == FinishReason::Length;
+                    if out.truncated {
+                        // Cut at the token limit: end on the last whole sentence.
+                        out.text = complete_sentences(&out.text).to_owned();
+                    }
                     out.usage = Usage {
                         prompt_tokens: usage.prompt_tokens,
                         completion_tokens: usage.completion_tokens,
@@ -674,7 +679,7 @@ struct Generated {
 }
 
 /// The text up to the end of its last complete sentence (all of it when none ends), so that an
-/// explanation cut by its deadline does not stop mid-word.
+/// explanation cut by its token limit or its deadline does not stop mid-word.
 fn complete_sentences(text: &str) -> &str {
     let end = text
         .char_indices()

@@ -194,6 +194,24 @@ pub fn open_options(spec: &RuntimeSpec) -> Result<OpenOptions, AssistantError> {
     })
 }
 
+/// The embedding model's files from the asset cache, with ONNX Runtime from `ORT_DYLIB_PATH`
+/// when set (the `ort` crate's own override) and from the cache otherwise.
+pub fn embedding_model_paths(cache: &assets::AssetCache) -> Result<ModelPaths, assets::AssetError> {
+    let files = cache.embedding_model()?;
+    let onnxruntime = match std::env::var_os("ORT_DYLIB_PATH") {
+        Some(path) => PathBuf::from(path),
+        None => cache.onnxruntime_library()?,
+    };
+    Ok(ModelPaths {
+        onnx: files.onnx,
+        tokenizer: files.tokenizer,
+        config: files.config,
+        special_tokens_map: files.special_tokens_map,
+        tokenizer_config: files.tokenizer_config,
+        onnxruntime,
+    })
+}
+
 /// The newest `runs/<id>/adapter.gguf` under `runs_dir`, by modification time.
 pub fn newest_adapter(runs_dir: &Path) -> Option<PathBuf> {
     let entries = std::fs::read_dir(runs_dir).ok()?;

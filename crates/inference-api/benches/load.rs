@@ -113,6 +113,8 @@ struct Load {
     users: usize,
     requests: usize,
     errors: usize,
+    /// Answers whose explanation stopped at the generation deadline (`timed_out`).
+    cut: usize,
     seconds: f64,
     latencies: Vec<f64>,
 }
@@ -126,6 +128,7 @@ async fn load(addr: SocketAddr, users: usize, seconds: u64, pool: Arc<Vec<String
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0usize;
+                let mut cut = 0usize;
                 let mut i = user;
                 while Instant::now() < until {
                     let q = &pool[i % pool.len()];
@@ -133,7 +136,11 @@ async fn load(addr: SocketAddr, users: usize, seconds: u64, pool: Arc<Vec<String
                     let t0 = Instant::now();
                     match http::post_json(addr, "/query", &json!({"question": q}), &[]).await {
                         Ok(r) if r.status == 200 => {
-                            latencies.push(t0.elapsed().as_secs_f64() * 1e3)
+                            latencies.push(t0.elapsed().as_secs_f64() * 1e3);
+                            let body: Value = serde_json::from_str(&r.text()).unwrap_or_default();
+                            if body["timed_out"] == Value::Bool(true) {
+                                cut += 1;
+                            }
                         }
                         Ok(r) => {
                             eprintln!("status {}: {}", r.status, r.text());
@@ -145,21 +152,24 @@ async fn load(addr: SocketAddr, users: usize, seconds: u64, pool: Arc<Vec<String
                         }
                     }
                 }
-                (latencies, errors)
+                (latencies, errors, cut)
             })
         })
         .collect();
     let mut latencies = Vec::new();
     let mut errors = 0;
+    let mut cut = 0;
     for task in tasks {
-        let (l, e) = task.await.expect("a user task");
+        let (l, e, c) = task.await.expect("a user task");
         latencies.extend(l);
         errors += e;
+        cut += c;
     }
     Load {
         users,
         requests: latencies.len() + errors,
         errors,
+        cut,
         seconds: started.elapsed().as_secs_f64(),
         latencies,
     }
@@ -211,17 +221,18 @@ fn main() {
 
         let pool: Arc<Vec<String>> = Arc::new(kinds.iter().flat_map(|(_, q)| q.clone()).collect());
         println!("\n### Throughput, mixed questions, full answers, cache off ({seconds} s per row)\n");
-        println!("| users | requests | errors | error rate | answers/s | latency p50 / p95 (ms) |");
-        println!("|---|---|---|---|---|---|");
+        println!("| users | requests | errors | error rate | explanation cut at its deadline | answers/s | latency p50 / p95 (ms) |");
+        println!("|---|---|---|---|---|---|---|");
         for users in [1, 16] {
             let l = load(addr, users, seconds, pool.clone()).await;
             let (p50, p95) = summary(l.latencies.clone());
             println!(
-                "| {} | {} | {} | {:.2}% | {:.2} | {p50:.0} / {p95:.0} |",
+                "| {} | {} | {} | {:.2}% | {} | {:.2} | {p50:.0} / {p95:.0} |",
                 l.users,
                 l.requests,
                 l.errors,
                 100.0 * l.errors as f64 / l.requests.max(1) as f64,
+                l.cut,
                 l.latencies.len() as f64 / l.seconds,
             );
         }

@@ -159,9 +159,27 @@ pub async fn limit_concurrency(
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
+/// When the request's response must have started (`server.request_timeout_secs` after it
+/// arrived), for handlers that fit slow work into the time left.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseDeadline(pub tokio::time::Instant);
+
+impl ResponseDeadline {
+    /// The time left, less `margin` for the work that follows.
+    pub fn remaining(self, margin: Duration) -> Duration {
+        self.0
+            .saturating_duration_since(tokio::time::Instant::now())
+            .saturating_sub(margin)
+    }
+}
+
 /// Middleware: 504 when no response has started within the timeout. The handler's future is
-/// dropped, which cancels the assistant's work for it.
-pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+/// dropped, which cancels the assistant's work for it. The handler sees the deadline as a
+/// [`ResponseDeadline`] extension, so that it can cut generation short instead.
+pub async fn timeout(State(limit): State<Duration>, mut request: Request, next: Next) -> Response {
+    request
+        .extensions_mut()
+        .insert(ResponseDeadline(tokio::time::Instant::now() + limit));
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_elapsed) => ApiError::new(
@@ -173,5 +191,20 @@ pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next
             ),
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_left_keeps_the_margin_and_never_goes_negative() {
+        let now = tokio::time::Instant::now();
+        let left =
+            ResponseDeadline(now + Duration::from_secs(60)).remaining(Duration::from_secs(2));
+        assert!(left <= Duration::from_secs(58) && left > Duration::from_secs(57));
+        let passed = ResponseDeadline(now).remaining(Duration::from_secs(2));
+        assert_eq!(passed, Duration::ZERO);
     }
 }

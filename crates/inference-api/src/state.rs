@@ -168,7 +168,11 @@ impl AppState {
 
     /// Stores an answer for reuse. Generation is greedy with a fixed seed by default, so a fresh
     /// answer to the same key would be the same text; even one cut at the token limit is kept.
+    /// One cut by its deadline is not: it says how busy the model was, not what it would write.
     pub async fn remember(&self, key: String, answer: &assistant::Answer) {
+        if answer.timed_out {
+            return;
+        }
         self.inner.cache.insert(key, Arc::new(answer.clone())).await;
     }
 

@@ -12,7 +12,6 @@ use assistant::runtime::{RuntimeSpec, newest_adapter, open_options};
 use assistant::{AnswerEvent, Assistant, Query, RetrievalMode};
 use clap::Parser;
 use futures::StreamExt;
-use graphrag::embed::ModelPaths;
 
 /// Answer a question about experimentation.
 #[derive(Debug, Parser)]
@@ -80,15 +79,8 @@ struct Cli {
 
 fn spec(cli: &Cli) -> Result<RuntimeSpec> {
     let cache = assets::AssetCache::from_env().context("locating the asset cache")?;
-    let files = cache
-        .embedding_model()
-        .context("the embedding model is not installed; run `cargo xtask setup`")?;
-    let onnxruntime = match std::env::var_os("ORT_DYLIB_PATH") {
-        Some(p) => PathBuf::from(p),
-        None => cache
-            .onnxruntime_library()
-            .context("ONNX Runtime is not installed; run `cargo xtask setup`")?,
-    };
+    let embedding = assistant::runtime::embedding_model_paths(&cache)
+        .context("the embedding model or ONNX Runtime is not installed; run `cargo xtask setup`")?;
     let chat_model = cache
         .chat_model_gguf()
         .context("the chat model is not installed; run `cargo xtask setup`")?;
@@ -106,14 +98,7 @@ fn spec(cli: &Cli) -> Result<RuntimeSpec> {
             newest_adapter(&cli.runs)
         },
         threads: cli.threads,
-        embedding: ModelPaths {
-            onnx: files.onnx,
-            tokenizer: files.tokenizer,
-            config: files.config,
-            special_tokens_map: files.special_tokens_map,
-            tokenizer_config: files.tokenizer_config,
-            onnxruntime,
-        },
+        embedding,
         index: !cli.no_index,
         store_location: cli.store.clone(),
     })

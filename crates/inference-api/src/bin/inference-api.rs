@@ -47,7 +47,8 @@ fn load_config(cli: &Cli) -> Result<ServerConfig> {
 fn init_logging(config: &ServerConfig) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(config.log.level.clone()));
+        // The embedded store logs every memtable flush at info; keep its warnings only.
+        .unwrap_or_else(|_| EnvFilter::new(format!("{},surrealkv=warn", config.log.level)));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -68,15 +69,8 @@ fn runtime_spec(
     let chat_model = cache
         .chat_model_gguf()
         .context("the chat model is not installed; run `cargo xtask setup`")?;
-    let files = cache
-        .embedding_model()
-        .context("the embedding model is not installed; run `cargo xtask setup`")?;
-    let onnxruntime = match std::env::var_os("ORT_DYLIB_PATH") {
-        Some(p) => PathBuf::from(p),
-        None => cache
-            .onnxruntime_library()
-            .context("ONNX Runtime is not installed; run `cargo xtask setup`")?,
-    };
+    let embedding = assistant::runtime::embedding_model_paths(&cache)
+        .context("the embedding model or ONNX Runtime is not installed; run `cargo xtask setup`")?;
     let adapter = if paths.use_newest_adapter {
         let found = assistant::runtime::newest_adapter(&paths.runs_dir);
         if found.is_none() {
@@ -101,14 +95,7 @@ fn runtime_spec(
         chat_model,
         adapter,
         threads: paths.threads,
-        embedding: graphrag::embed::ModelPaths {
-            onnx: files.onnx,
-            tokenizer: files.tokenizer,
-            config: files.config,
-            special_tokens_map: files.special_tokens_map,
-            tokenizer_config: files.tokenizer_config,
-            onnxruntime,
-        },
+        embedding,
         index: paths.index_on_start,
         store_location: store,
     })

@@ -9,6 +9,7 @@
 
 use std::convert::Infallible;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +20,8 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::errors::{ApiError, ApiJson, ErrorBody};
-use crate::routes::query::{WireEvent, answer_events, with_deadline};
+use crate::limits::ResponseDeadline;
+use crate::routes::query::{WireEvent, answer_events, generation_budget, with_deadline};
 use crate::state::{AppState, hex};
 
 /// A chat-completions request. Sampling fields (`temperature`, `max_tokens`, `top_p`, `stop`,
@@ -246,6 +248,7 @@ fn usage(u: &crate::wire::Usage) -> ChatUsage {
 )]
 pub async fn chat_completions(
     State(state): State<AppState>,
+    deadline: Option<Extension<ResponseDeadline>>,
     ApiJson(request): ApiJson<ChatCompletionRequest>,
 ) -> Result<Response, ApiError> {
     let assistant = state.assistant()?.clone();
@@ -281,7 +284,7 @@ pub async fn chat_completions(
         mode: assistant::RetrievalMode::Hybrid,
         top_k: None,
         generate: true,
-        generation_timeout: None,
+        generation_timeout: generation_budget(&state, deadline.map(|d| d.0), request.stream),
     };
     let created = unix_now();
     if !request.stream {

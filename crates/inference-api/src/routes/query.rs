@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -13,6 +14,7 @@ use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 
 use crate::errors::{ApiError, ApiJson, ErrorBody};
+use crate::limits::ResponseDeadline;
 use crate::state::{AppState, reuse};
 use crate::wire::{AnswerHead, QueryRequest, QueryResponse, TokenEvent};
 
@@ -48,12 +50,15 @@ pub fn accepts_event_stream(headers: &HeaderMap) -> bool {
 )]
 pub async fn query(
     State(state): State<AppState>,
+    deadline: Option<Extension<ResponseDeadline>>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<QueryRequest>,
 ) -> Result<Response, ApiError> {
     let assistant = state.assistant()?.clone();
-    let query = request.to_query();
-    if request.stream || accepts_event_stream(&headers) {
+    let mut query = request.to_query();
+    let streamed = request.stream || accepts_event_stream(&headers);
+    query.generation_timeout = generation_budget(&state, deadline.map(|d| d.0), streamed);
+    if streamed {
         let events = answer_events(&state, &assistant, query).await?;
         let deadline = state.config().stream_timeout();
         let sse = events.map(|event| Ok::<_, Infallible>(event.into_sse()));
@@ -63,6 +68,30 @@ pub async fn query(
     }
     let (answer, cached) = state.answer(&assistant, query).await?;
     Ok(axum::Json(QueryResponse::from_answer(&answer, cached)).into_response())
+}
+
+/// Time kept back from a request's budget for what follows generation: the number check, the
+/// answer log write and the response.
+const AFTER_GENERATION: Duration = Duration::from_secs(2);
+
+/// The generation deadline that keeps an answer inside the server's own timeouts: the time left
+/// until a JSON response must start, or the stream's whole budget. Under load the explanation is
+/// then cut short (`timed_out`) instead of the request failing with 504.
+pub fn generation_budget(
+    state: &AppState,
+    deadline: Option<ResponseDeadline>,
+    streamed: bool,
+) -> Option<Duration> {
+    if streamed {
+        Some(
+            state
+                .config()
+                .stream_timeout()
+                .saturating_sub(AFTER_GENERATION),
+        )
+    } else {
+        deadline.map(|d| d.remaining(AFTER_GENERATION))
+    }
 }
 
 /// One event of a streamed answer, in wire form.

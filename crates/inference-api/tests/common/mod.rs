@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use assistant::Assistant;
 use assistant::runtime::{RuntimeSpec, open_options};
-use graphrag::embed::ModelPaths;
 use inference_api::{AppState, ServerConfig, app};
 use tokio::runtime::Runtime;
 use tokio::sync::OnceCell;
@@ -50,16 +49,8 @@ pub fn root() -> PathBuf {
 /// What the assistant is built from, with the model paths from the asset cache.
 pub fn spec() -> RuntimeSpec {
     let cache = assets::AssetCache::from_env().expect("the asset cache (run `cargo xtask setup`)");
-    let files = cache
-        .embedding_model()
-        .expect("the embedding model is installed");
-    let onnxruntime = std::env::var_os("ORT_DYLIB_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            cache
-                .onnxruntime_library()
-                .expect("ONNX Runtime is installed")
-        });
+    let embedding = assistant::runtime::embedding_model_paths(&cache)
+        .expect("the embedding model and ONNX Runtime are installed");
     let root = root();
     let assistant_config = root.join("configs/assistant.toml");
     RuntimeSpec {
@@ -73,14 +64,7 @@ pub fn spec() -> RuntimeSpec {
             .expect("the chat model is installed"),
         adapter: None,
         threads: 1,
-        embedding: ModelPaths {
-            onnx: files.onnx,
-            tokenizer: files.tokenizer,
-            config: files.config,
-            special_tokens_map: files.special_tokens_map,
-            tokenizer_config: files.tokenizer_config,
-            onnxruntime,
-        },
+        embedding,
         index: true,
         store_location: Some(format!(
             "surrealkv://{}/inference-api-tests.db",
