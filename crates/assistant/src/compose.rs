@@ -198,13 +198,9 @@ pub fn structured(p: &Parts<'_>) -> Structured {
     }
 }
 
-/// The calculator's summary without its inline list of assumptions, which the answer lists
-/// as bullets instead.
+/// The calculator's result sentence; the answer lists the assumptions as bullets after it.
 pub fn result_sentence(calc: &Calculation) -> &str {
-    let summary = calc.summary.trim();
-    summary
-        .find(" Assumptions:")
-        .map_or(summary, |i| summary[..i].trim_end())
+    calc.result.trim()
 }
 
 /// Reasoning steps: a calculation's inputs → formula → result, else the relation steps walked.

@@ -114,6 +114,7 @@ impl Assistant {
 
     /// Answers a question whole.
     pub async fn answer(&self, query: Query) -> Result<Answer, AssistantError> {
+        let query = self.validate(query)?;
         self.run(query, None, CancellationToken::new()).await
     }
 
@@ -124,7 +125,7 @@ impl Assistant {
         query: Query,
     ) -> Result<AnswerStream, AssistantError> {
         // Bad input fails here, before any stream exists, so callers can answer it with a status.
-        self.validate(&query)?;
+        let query = self.validate(query)?;
         let (tx, rx) = mpsc::channel::<Result<AnswerEvent, AssistantError>>(64);
         let cancel = CancellationToken::new();
         let this = Arc::clone(self);
@@ -148,7 +149,7 @@ impl Assistant {
         Ok(stream.boxed())
     }
 
-    fn validate(&self, query: &Query) -> Result<(), AssistantError> {
+    fn validate(&self, query: Query) -> Result<Validated, AssistantError> {
         let question = query.question.trim();
         if question.is_empty() {
             return Err(AssistantError::EmptyQuestion);
@@ -168,16 +169,15 @@ impl Assistant {
                 max: self.config.max_top_k,
             });
         }
-        Ok(())
+        Ok(Validated(query))
     }
 
     async fn run(
         &self,
-        query: Query,
+        Validated(query): Validated,
         events: Option<mpsc::Sender<Result<AnswerEvent, AssistantError>>>,
         cancel: CancellationToken,
     ) -> Result<Answer, AssistantError> {
-        self.validate(&query)?;
         let started = Instant::now();
         let question = query.question.trim().to_owned();
         let conversation_id = query
@@ -666,6 +666,10 @@ impl Assistant {
         })
     }
 }
+
+/// A query that passed [`Assistant::validate`]: the only kind `run` takes, so a streamed query is
+/// checked once, before its stream exists.
+struct Validated(Query);
 
 #[derive(Debug, Default)]
 struct Generated {

@@ -96,7 +96,10 @@ pub struct Calculation {
     pub formula: String,
     /// Reasoning: inputs, then the formula, then the result, as sentences with the numbers.
     pub steps: Vec<String>,
-    /// One Markdown paragraph stating the result with its assumptions.
+    /// The result in one Markdown sentence, without the assumptions ("Sample size for two
+    /// proportions: **57,763 units per group** …").
+    pub result: String,
+    /// One Markdown paragraph: `result`, then the assumptions.
     pub summary: String,
 }
 
@@ -1081,14 +1084,12 @@ pub fn run(request: &CalculationRequest) -> Result<Calculation, CalculateError> 
     );
     let mut assumptions = request.assumptions.clone();
     assumptions.dedup();
-    let summary = format!(
-        "{title}: {result}.{}",
-        if assumptions.is_empty() {
-            String::new()
-        } else {
-            format!(" Assumptions: {}.", assumptions.join("; "))
-        }
-    );
+    let result = format!("{title}: {result}.");
+    let summary = if assumptions.is_empty() {
+        result.clone()
+    } else {
+        format!("{result} Assumptions: {}.", assumptions.join("; "))
+    };
     Ok(Calculation {
         kind: kind.to_string(),
         title,
@@ -1097,6 +1098,7 @@ pub fn run(request: &CalculationRequest) -> Result<Calculation, CalculateError> 
         outputs: out.0,
         formula,
         steps,
+        result,
         summary,
     })
 }
