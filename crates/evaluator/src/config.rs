@@ -125,6 +125,44 @@ pub struct EvaluatorConfig {
     pub targets: Targets,
     /// Human evaluation.
     pub human: HumanConfig,
+    /// The optional LLM judge (`evaluator judge`).
+    #[serde(default)]
+    pub judge: JudgeConfig,
+}
+
+/// The optional LLM judge's settings. The model comes from the `llm` config's backends; the
+/// key of a hosted one from its environment variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JudgeConfig {
+    /// `anthropic` or `openai_compatible`.
+    pub provider: String,
+    /// The model name the backend knows.
+    pub model: String,
+    /// The backend's base URL.
+    pub base_url: String,
+    /// The rubric file.
+    pub rubric: PathBuf,
+    /// Hard cap on what one `evaluator judge` run may spend, in USD.
+    pub max_usd: f64,
+    /// Tokens per reply.
+    pub max_tokens: u32,
+    /// Where replies are cached (a rerun of the same answers costs nothing).
+    pub cache_dir: PathBuf,
+}
+
+impl Default for JudgeConfig {
+    fn default() -> Self {
+        Self {
+            provider: "anthropic".into(),
+            model: "claude-haiku-4-5".into(),
+            base_url: "https://api.anthropic.com".into(),
+            rubric: PathBuf::from("configs/prompts/judge.v1.toml"),
+            max_usd: 0.50,
+            max_tokens: 300,
+            cache_dir: PathBuf::from("artifacts/cache/judge"),
+        }
+    }
 }
 
 fn unit(field: &'static str, v: f64) -> Result<(), ConfigError> {
@@ -207,6 +245,31 @@ impl EvaluatorConfig {
         positive("targets.retrieval_ms", t.retrieval_ms)?;
         positive("targets.end_to_end_ms", t.end_to_end_ms)?;
         positive("targets.cost_per_query_usd", t.cost_per_query_usd)?;
+        let j = &self.judge;
+        if !matches!(j.provider.as_str(), "anthropic" | "openai_compatible") {
+            return Err(ConfigError::Invalid {
+                field: "judge.provider",
+                got: j.provider.clone(),
+                expected: "\"anthropic\" or \"openai_compatible\"",
+            });
+        }
+        if !(j.max_usd.is_finite() && j.max_usd >= 0.0) {
+            return Err(ConfigError::Invalid {
+                field: "judge.max_usd",
+                got: j.max_usd.to_string(),
+                expected: "a non-negative amount in USD",
+            });
+        }
+        if j.max_tokens == 0 || j.model.trim().is_empty() || j.base_url.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                field: "judge",
+                got: format!(
+                    "model {:?}, base_url {:?}, max_tokens {}",
+                    j.model, j.base_url, j.max_tokens
+                ),
+                expected: "a model name, a base URL and max_tokens above 0",
+            });
+        }
         let h = &self.human;
         if !(h.rating_min < h.rating_max
             && (h.rating_min..=h.rating_max).contains(&h.acceptable_from))

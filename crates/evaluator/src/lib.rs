@@ -24,6 +24,7 @@ pub mod calc;
 pub mod calibrate;
 pub mod config;
 pub mod human;
+pub mod judge;
 pub mod metrics;
 pub mod numbers;
 pub mod record;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Targets;
 use crate::human::HumanSummary;
+use crate::judge::JudgeSummary;
 use crate::metrics::{Scores, mean, percentile};
 
 /// Why the report could not be written.
@@ -243,6 +244,8 @@ pub struct ReportInput<'a> {
     pub calibration_agreement: f64,
     /// Human ratings per configuration, when imported.
     pub human: &'a [HumanSummary],
+    /// The LLM judge's figures per configuration, when it ran.
+    pub judge: &'a [JudgeSummary],
     /// Free-form notes (what ran, what was skipped and why).
     pub notes: &'a [String],
 }
@@ -399,6 +402,30 @@ pub fn markdown(input: &ReportInput<'_>) -> String {
                 pct(h.acceptable_share),
                 pct(h.automatic_correct_share),
                 pct(h.agreement_with_automatic)
+            );
+        }
+        md.push('\n');
+    }
+    if !input.judge.is_empty() {
+        let _ = writeln!(
+            md,
+            "## LLM judge\n\nA language model's grades with the rubric in `configs/prompts/`, beside the automatic metrics above (which decide accuracy).\n"
+        );
+        let _ = writeln!(
+            md,
+            "| configuration | judged | not judged | mean score (1–5) | judge: correct | agreement with automatic | cost |\n|---|---|---|---|---|---|---|"
+        );
+        for j in input.judge {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                md_escape(&j.configuration),
+                j.judged,
+                j.not_judged,
+                j.mean_score.map_or("n/a".into(), |v| format!("{v:.2}")),
+                pct(j.judge_correct),
+                pct(j.agreement_with_automatic),
+                usd(Some(j.cost_usd))
             );
         }
         md.push('\n');
@@ -687,6 +714,22 @@ pub fn html(input: &ReportInput<'_>) -> Result<String, ReportError> {
                 r.mean_rating.map_or("n/a".into(), |v| format!("{v:.2}")),
                 pct(r.acceptable_share),
                 pct(r.agreement_with_automatic)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if !input.judge.is_empty() {
+        h.push_str("<h2>LLM judge</h2><table><tr><th>configuration</th><th>judged</th><th>not judged</th><th>mean score</th><th>judge: correct</th><th>agreement with automatic</th></tr>\n");
+        for j in input.judge {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                html_escape(&j.configuration),
+                j.judged,
+                j.not_judged,
+                j.mean_score.map_or("n/a".into(), |v| format!("{v:.2}")),
+                pct(j.judge_correct),
+                pct(j.agreement_with_automatic)
             );
         }
         h.push_str("</table>\n");

@@ -67,6 +67,7 @@ fn a_run_writes_report_plots_and_one_row_per_answer() {
         threshold: config.key_points.threshold,
         calibration_agreement: config.key_points.calibration_agreement,
         human: &[],
+        judge: &[],
         notes: &notes,
     };
     let rows = result_rows("test-run", &scored.scores, &scored.texts, &scored.tokens);

@@ -20,6 +20,9 @@ struct Cli {
     /// The evaluator configuration.
     #[arg(long, default_value = "configs/evaluator.toml")]
     config: PathBuf,
+    /// Overrides the config's `output_root` (where runs are written and read).
+    #[arg(long)]
+    output_root: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,6 +70,19 @@ enum Command {
         /// The run id.
         #[arg(long)]
         run: String,
+    },
+    /// Grades a scored run's curated and multi-hop answers with the LLM judge ([judge] in the
+    /// config) and rewrites its report with the judge's figures beside the automatic ones.
+    Judge {
+        /// The run id.
+        #[arg(long)]
+        run: String,
+        /// The `llm` config (prices, rate limits, retries).
+        #[arg(long, default_value = "configs/llm.toml")]
+        llm_config: PathBuf,
+        /// Print how many calls it would make and their most cost, and call nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Imports a filled-in rating sheet and rewrites the run's report with the ratings.
     HumanImport {
@@ -261,6 +277,8 @@ fn score(
         threshold: config.key_points.threshold,
         calibration_agreement: config.key_points.calibration_agreement,
         human: &[],
+        // New answers: any earlier judge grades of this run are stale (rerun `evaluator judge`).
+        judge: &[],
         notes: &notes,
     };
     let rows = result_rows(run, &scored.scores, &scored.texts, &scored.tokens);
@@ -356,6 +374,7 @@ fn human_import(config: &EvaluatorConfig, run: &str, ratings: &Path) -> anyhow::
         threshold: config.key_points.threshold,
         calibration_agreement: config.key_points.calibration_agreement,
         human: &human,
+        judge: &stored_judge(&dir, &scores)?,
         notes: &notes,
     };
     let rows = result_rows(run, &scores, &scored.texts, &scored.tokens);
@@ -371,9 +390,159 @@ fn human_import(config: &EvaluatorConfig, run: &str, ratings: &Path) -> anyhow::
     Ok(())
 }
 
+/// The judge's summaries of a run, when `evaluator judge` has graded it.
+fn stored_judge(
+    dir: &Path,
+    scores: &[evaluator::Scores],
+) -> anyhow::Result<Vec<evaluator::judge::JudgeSummary>> {
+    let path = dir.join("judge.jsonl");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut outcomes = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        outcomes.push(
+            serde_json::from_str::<evaluator::judge::Outcome>(line)
+                .with_context(|| format!("{}:{}: not a judge outcome", path.display(), i + 1))?,
+        );
+    }
+    Ok(evaluator::judge::summarize(&outcomes, scores))
+}
+
+/// The human summaries of a run, when ratings were imported.
+fn stored_human(
+    config: &EvaluatorConfig,
+    dir: &Path,
+    scores: &[evaluator::Scores],
+) -> anyhow::Result<Vec<evaluator::human::HumanSummary>> {
+    let path = dir.join("human.jsonl");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut ratings = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        ratings.push(
+            serde_json::from_str::<evaluator::human::Rating>(line)
+                .with_context(|| format!("{}:{}: not a rating", path.display(), i + 1))?,
+        );
+    }
+    Ok(evaluator::human::summarize(&ratings, scores, &config.human))
+}
+
+fn judge(
+    config: &EvaluatorConfig,
+    llm_config: &Path,
+    run: &str,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    use evaluator::judge::{JudgeSettings, Rubric, build_model, judge_all, summarize};
+    let dir = config.output_root.join(run);
+    let scores = read_scores(&dir)?;
+    let records = read_records(&[dir.join("answers.jsonl")])?;
+    let sets = load_sets(config)?;
+    let items: std::collections::BTreeMap<String, &evaluator::Item> = sets
+        .curated
+        .iter()
+        .chain(sets.multihop.iter())
+        .map(|i| (i.id.clone(), i))
+        .collect();
+    let rubric = Rubric::load(&config.judge.rubric)?;
+    let llm_config = llm::LlmConfig::load(llm_config)?;
+    let j = &config.judge;
+    let gradable = records
+        .iter()
+        .filter(|r| items.contains_key(&r.question_id))
+        .count();
+    if dry_run {
+        let price = llm_config.prices.price(&j.model);
+        // The most a call can cost: a generous prompt estimate plus every reply token, twice
+        // (the reply and one repair).
+        let per_call = price.map(|p| 2.0 * p.cost(2_000, u64::from(j.max_tokens)));
+        println!(
+            "judge dry run: {gradable} answers to grade with {} ({}), at most {} calls; most cost {}; budget ${:.2}",
+            j.model,
+            j.provider,
+            2 * gradable,
+            per_call.map_or(
+                "unknown (no price for this model in the llm config)".into(),
+                |c| format!("${:.4}", c * gradable as f64)
+            ),
+            j.max_usd
+        );
+        return Ok(());
+    }
+    let key_var = if j.provider == "anthropic" {
+        llm::ANTHROPIC_API_KEY_ENV
+    } else {
+        "LIFT_JUDGE_API_KEY"
+    };
+    let key = std::env::var(key_var)
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .map(llm::ApiKey::new);
+    if key.is_none() && j.provider == "anthropic" {
+        bail!(
+            "the judge uses Anthropic but {key_var} is not set; set it, or point [judge] at an OpenAI-compatible server"
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let settings = JudgeSettings::for_config(j);
+    let (outcomes, spent) = runtime.block_on(async {
+        let (model, budget) = build_model(j, &llm_config, key)?;
+        let outcomes = judge_all(model.as_ref(), &rubric, &items, &records, settings).await;
+        anyhow::Ok((outcomes, budget.summary()))
+    })?;
+    write_jsonl(&dir.join("judge.jsonl"), &outcomes)?;
+    let judge = summarize(&outcomes, &scores);
+    let human = stored_human(config, &dir, &scores)?;
+    let matcher = KeyPointMatcher::keywords_only();
+    let scored = evaluator::score_all(&sets, &records, &matcher, &ScoreSettings::default())?;
+    let notes = vec![format!(
+        "LLM judge: {} with rubric {}; {gradable} answers gradable; spent ${:.4} of ${:.2}",
+        j.model, rubric.version, spent.spent_usd, j.max_usd
+    )];
+    let input = ReportInput {
+        run_id: run,
+        scores: &scores,
+        targets: &config.targets,
+        threshold: config.key_points.threshold,
+        calibration_agreement: config.key_points.calibration_agreement,
+        human: &human,
+        judge: &judge,
+        notes: &notes,
+    };
+    let rows = result_rows(run, &scores, &scored.texts, &scored.tokens);
+    write_run(&dir, &input, &rows)?;
+    for s in &judge {
+        println!(
+            "{}: {} judged, {} not; mean score {}",
+            s.configuration,
+            s.judged,
+            s.not_judged,
+            s.mean_score.map_or("n/a".into(), |m| format!("{m:.2}"))
+        );
+    }
+    Ok(())
+}
+
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = EvaluatorConfig::load(&cli.config)?;
+    let mut config = EvaluatorConfig::load(&cli.config)?;
+    if let Some(root) = &cli.output_root {
+        config.output_root = root.clone();
+    }
     match cli.command {
         Command::CheckSets => check_sets(&config),
         Command::Calibrate { write } => calibrate(&cli.config, &config, write),
@@ -399,6 +568,11 @@ fn run() -> anyhow::Result<()> {
         } => score(&config, &answers, &run, keywords_only),
         Command::HumanExport { run } => human_export(&config, &run),
         Command::HumanImport { run, ratings } => human_import(&config, &run, &ratings),
+        Command::Judge {
+            run,
+            llm_config,
+            dry_run,
+        } => judge(&config, &llm_config, &run, dry_run),
     }
 }
 
