@@ -406,11 +406,15 @@ impl Assistant {
             }
             Err(other) => return Err(AssistantError::Generation(other)),
         };
+        let mut pieces = 0u32;
         while let Some(event) = stream.next().await {
             let event = match event {
                 Ok(event) => event,
                 Err(llm::Error::Timeout { .. }) => {
+                    // No `Done` event brings the usage: count the pieces streamed so far (the
+                    // local engine streams one piece per token).
                     out.timed_out = true;
+                    out.usage.completion_tokens = pieces;
                     out.text = complete_sentences(&out.text).to_owned();
                     break;
                 }
@@ -418,6 +422,7 @@ impl Assistant {
             };
             match event {
                 StreamEvent::Delta(piece) => {
+                    pieces += 1;
                     if out.first_token_ms.is_none() {
                         out.first_token_ms = Some(ms(started));
                     }

@@ -29,6 +29,57 @@ pub trait Progress: Send + Sync {
     fn advance(&self, n: u64);
 }
 
+/// Progress drawn as an indicatif bar on stderr (hidden when stderr is not a terminal): the
+/// stage's name, a bar, the count and the time taken. The bar is cleared when dropped.
+#[derive(Debug)]
+pub struct TerminalProgress(indicatif::ProgressBar);
+
+impl Drop for TerminalProgress {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl TerminalProgress {
+    /// A bar on stderr.
+    pub fn new() -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:20} [{bar:30}] {pos}/{len} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Self(bar)
+    }
+
+    /// A bar that draws nothing (for `--json` output).
+    pub fn hidden() -> Self {
+        Self(indicatif::ProgressBar::hidden())
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Default for TerminalProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn stage(&self, name: &str, total: u64) {
+        self.0.reset();
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_message(name.to_string());
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
 /// Progress that goes nowhere.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoProgress;

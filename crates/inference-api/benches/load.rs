@@ -185,7 +185,7 @@ fn main() {
     let per_kind = env_number("LIFT_BENCH_QUESTIONS", 10) as usize;
     common::RUNTIME.block_on(async {
         let loaded = Instant::now();
-        let assistant = common::assistant().await;
+        let assistant = common::shipped_assistant().await;
         eprintln!("assistant loaded in {:.1} s", loaded.elapsed().as_secs_f64());
         let mut config = ServerConfig::default();
         // Every request does the full work: the cache would turn repeats into lookups.

@@ -104,6 +104,15 @@ fn spec(cli: &Cli) -> Result<RuntimeSpec> {
     })
 }
 
+/// The open options, with an index progress bar on stderr when the index is brought up to date.
+fn options_with_progress(spec: &RuntimeSpec) -> Result<assistant::OpenOptions> {
+    let mut options = open_options(spec)?;
+    if spec.index {
+        options.progress = Some(Box::new(graphrag::index::TerminalProgress::new()));
+    }
+    Ok(options)
+}
+
 async fn run(cli: Cli) -> Result<()> {
     if !cli.batch.is_empty() {
         return batch::run(&cli).await;
@@ -118,7 +127,7 @@ async fn run(cli: Cli) -> Result<()> {
         eprintln!("serving the fine-tuned adapter {}", adapter.display());
     }
     let started = std::time::Instant::now();
-    let assistant = Arc::new(Assistant::open(open_options(&spec)?).await?);
+    let assistant = Arc::new(Assistant::open(options_with_progress(&spec)?).await?);
     eprintln!(
         "ready in {:.1} s (model {})",
         started.elapsed().as_secs_f64(),
@@ -228,7 +237,7 @@ mod batch {
         let questions = read_questions(&cli.batch)?;
         let mode: RetrievalMode = cli.mode.parse()?;
         let spec = spec(cli)?;
-        let assistant = Arc::new(Assistant::open(open_options(&spec)?).await?);
+        let assistant = Arc::new(Assistant::open(options_with_progress(&spec)?).await?);
         let model = assistant.model().cloned();
         let mut lines = Vec::with_capacity(questions.len());
         let started = std::time::Instant::now();

@@ -27,6 +27,9 @@ pub static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
 
 static ASSISTANT: OnceCell<Arc<Assistant>> = OnceCell::const_new();
 
+/// The generation deadline of the shared test assistant.
+pub const TEST_GENERATION_TIMEOUT_SECONDS: f64 = 300.0;
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -65,7 +68,10 @@ pub fn spec() -> RuntimeSpec {
 pub async fn assistant() -> Arc<Assistant> {
     ASSISTANT
         .get_or_init(|| async {
-            let options = open_options(&spec()).expect("the configs parse");
+            let mut options = open_options(&spec()).expect("the configs parse");
+            // Tests run concurrently on one shared model and check behaviour, not speed: a
+            // generous deadline keeps a busy machine from cutting their explanations short.
+            options.config.generation.timeout_seconds = TEST_GENERATION_TIMEOUT_SECONDS;
             Arc::new(Assistant::open(options).await.expect("the assistant opens"))
         })
         .await

@@ -10,10 +10,9 @@ use graphrag::config::{Config, effective_threads};
 use graphrag::corpus::{load_knowledge, playbook_documents, raw_documents};
 use graphrag::embed::{MiniLm, ModelPaths};
 use graphrag::graph::Direction;
-use graphrag::index::{Progress, index};
+use graphrag::index::{TerminalProgress, index};
 use graphrag::retrieve::{Engine, Mode, RetrieveOptions};
 use graphrag::store::Store;
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -95,20 +94,6 @@ enum Command {
     Info,
 }
 
-struct Bar(ProgressBar);
-
-impl Progress for Bar {
-    fn stage(&self, name: &str, total: u64) {
-        self.0.reset();
-        self.0.set_length(total);
-        self.0.set_position(0);
-        self.0.set_message(name.to_string());
-    }
-    fn advance(&self, n: u64) {
-        self.0.inc(n);
-    }
-}
-
 fn load_config(cli: &Cli) -> Result<Config> {
     let default = Path::new("configs/graphrag.toml");
     let mut config = match &cli.config {
@@ -183,25 +168,13 @@ async fn run(cli: Cli) -> Result<()> {
             docs.extend(raw_documents(raw)?);
             let model = load_model(&config)?;
             let store = Store::open(&config.store).await?;
-            let bar = ProgressBar::new(0);
-            if !cli.json {
-                bar.set_style(
-                    ProgressStyle::with_template("{msg:20} [{bar:30}] {pos}/{len} ({elapsed})")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
+            let bar = if cli.json {
+                TerminalProgress::hidden()
             } else {
-                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-            }
-            let report = index(
-                &store,
-                model.as_ref(),
-                &kb,
-                &docs,
-                &config.index,
-                &Bar(bar.clone()),
-            )
-            .await?;
-            bar.finish_and_clear();
+                TerminalProgress::new()
+            };
+            let report = index(&store, model.as_ref(), &kb, &docs, &config.index, &bar).await?;
+            bar.finish();
             if cli.json {
                 print_json(&report)?;
             } else {

@@ -131,8 +131,7 @@ async fn run() -> Result<()> {
     tracing::info!(%local, auth = auth_on, "listening; loading the assistant");
     println!("inference-api listening on http://{local} (docs at http://{local}/docs)");
 
-    // Serve at once, so that /health answers during the load and /ready tells the truth; the
-    // load runs on this task because `Assistant::open`'s future is not `Send`.
+    // Serve at once, so that /health answers during the load and /ready tells the truth.
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(shutdown::serve(
         listener,
@@ -147,7 +146,10 @@ async fn run() -> Result<()> {
     ));
     let started = std::time::Instant::now();
     let load = async {
-        let options = assistant::runtime::open_options(&spec)?;
+        let mut options = assistant::runtime::open_options(&spec)?;
+        if spec.index {
+            options.progress = Some(Box::new(graphrag::index::TerminalProgress::new()));
+        }
         assistant::Assistant::open(options).await
     };
     tokio::select! {

@@ -38,6 +38,9 @@ pub static GENERATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(()
 
 static ASSISTANT: OnceCell<Arc<Assistant>> = OnceCell::const_new();
 
+/// The generation deadline of the shared test assistant.
+pub const TEST_GENERATION_TIMEOUT_SECONDS: f64 = 300.0;
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -77,11 +80,20 @@ pub fn spec() -> RuntimeSpec {
 pub async fn assistant() -> Arc<Assistant> {
     ASSISTANT
         .get_or_init(|| async {
-            let options = open_options(&spec()).expect("the configs parse");
+            let mut options = open_options(&spec()).expect("the configs parse");
+            // Tests run concurrently on one shared model and check behaviour, not speed: a
+            // generous deadline keeps a busy machine from cutting their explanations short.
+            options.config.generation.timeout_seconds = TEST_GENERATION_TIMEOUT_SECONDS;
             Arc::new(Assistant::open(options).await.expect("the assistant opens"))
         })
         .await
         .clone()
+}
+
+/// The assistant as shipped (`configs/assistant.toml`'s generation deadline), for the benchmark.
+pub async fn shipped_assistant() -> Arc<Assistant> {
+    let options = open_options(&spec()).expect("the configs parse");
+    Arc::new(Assistant::open(options).await.expect("the assistant opens"))
 }
 
 /// The default config with long timeouts: the tests check what the limits refuse, not how fast
