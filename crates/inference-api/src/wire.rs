@@ -227,60 +227,95 @@ pub struct TokenEvent {
     pub text: String,
 }
 
+impl From<&assistant::EntityMention> for Entity {
+    fn from(e: &assistant::EntityMention) -> Self {
+        Self {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            text: e.text.clone(),
+            method: e.method.clone(),
+        }
+    }
+}
+
+impl From<&assistant::Citation> for Citation {
+    fn from(c: &assistant::Citation) -> Self {
+        Self {
+            id: c.id,
+            item: c.item.clone(),
+            kind: serde_json::to_value(c.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            title: c.title.clone(),
+            url: c.url.clone(),
+            source: c.source.clone(),
+            snippet: c.snippet.clone(),
+        }
+    }
+}
+
+impl From<&assistant::RelatedConcept> for RelatedConcept {
+    fn from(r: &assistant::RelatedConcept) -> Self {
+        Self {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            relation: r.relation.clone(),
+        }
+    }
+}
+
+impl From<&assistant::MissingInput> for MissingInput {
+    fn from(m: &assistant::MissingInput) -> Self {
+        Self {
+            name: m.name.clone(),
+            question: m.question.clone(),
+        }
+    }
+}
+
+impl From<&assistant::Timings> for Timings {
+    fn from(t: &assistant::Timings) -> Self {
+        Self {
+            understanding: t.understanding,
+            retrieval: t.retrieval,
+            calculation: t.calculation,
+            generation: t.generation,
+            first_token: t.first_token,
+            total: t.total,
+        }
+    }
+}
+
+impl From<&assistant::Usage> for Usage {
+    fn from(u: &assistant::Usage) -> Self {
+        Self {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        }
+    }
+}
+
+/// The wire form of each element of a list.
+fn each<'a, A: 'a, W: From<&'a A>>(items: &'a [A]) -> Vec<W> {
+    items.iter().map(W::from).collect()
+}
+
 impl From<&assistant::AnswerHead> for AnswerHead {
     fn from(h: &assistant::AnswerHead) -> Self {
         Self {
             query_id: h.query_id.clone(),
             conversation_id: h.conversation_id.clone(),
             intent: serde_json::to_value(&h.intent).unwrap_or(serde_json::Value::Null),
-            entities: h
-                .entities
-                .iter()
-                .map(|e| Entity {
-                    id: e.id.clone(),
-                    name: e.name.clone(),
-                    text: e.text.clone(),
-                    method: e.method.clone(),
-                })
-                .collect(),
+            entities: each(&h.entities),
             calculation: h
                 .calculation
                 .as_ref()
                 .and_then(|c| serde_json::to_value(c).ok()),
-            missing: h
-                .missing
-                .iter()
-                .map(|m| MissingInput {
-                    name: m.name.clone(),
-                    question: m.question.clone(),
-                })
-                .collect(),
+            missing: each(&h.missing),
             reasoning: h.reasoning.clone(),
-            citations: h
-                .citations
-                .iter()
-                .map(|c| Citation {
-                    id: c.id,
-                    item: c.item.clone(),
-                    kind: serde_json::to_value(c.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    title: c.title.clone(),
-                    url: c.url.clone(),
-                    source: c.source.clone(),
-                    snippet: c.snippet.clone(),
-                })
-                .collect(),
-            related_concepts: h
-                .related_concepts
-                .iter()
-                .map(|r| RelatedConcept {
-                    id: r.id.clone(),
-                    name: r.name.clone(),
-                    relation: r.relation.clone(),
-                })
-                .collect(),
+            citations: each(&h.citations),
+            related_concepts: each(&h.related_concepts),
             structured: h.structured.clone(),
             model: h.model.clone(),
         }
@@ -290,24 +325,13 @@ impl From<&assistant::AnswerHead> for AnswerHead {
 impl QueryResponse {
     /// The wire form of an answer.
     pub fn from_answer(a: &assistant::Answer, cached: bool) -> Self {
-        let t = &a.timings_ms;
         Self {
             head: AnswerHead::from(&a.head),
             answer: a.answer.clone(),
             explanation: a.explanation.clone(),
             unsupported_numbers: a.unsupported_numbers.clone(),
-            timings_ms: Timings {
-                understanding: t.understanding,
-                retrieval: t.retrieval,
-                calculation: t.calculation,
-                generation: t.generation,
-                first_token: t.first_token,
-                total: t.total,
-            },
-            usage: Usage {
-                prompt_tokens: a.usage.prompt_tokens,
-                completion_tokens: a.usage.completion_tokens,
-            },
+            timings_ms: Timings::from(&a.timings_ms),
+            usage: Usage::from(&a.usage),
             cost_usd: a.cost_usd,
             truncated: a.truncated,
             timed_out: a.timed_out,
