@@ -5,7 +5,7 @@
 //! ```text
 //! eval "$(cargo xtask env)"
 //! cargo run -p trainer --example speed -- --gguf ~/.cache/lift/.../SmolLM2-135M-Instruct.Q4_1.gguf \
-//!     --seq 256 --batch 1 --steps 5 --threads 1 [--no-quant]
+//!     --seq 256 --batch 1 --steps 5 --threads 1 [--no-quant] [--checkpointing]
 //! cargo run --release -p trainer --features cuda --example speed -- --random llama-3.2-3b \
 //!     --seq 1024 --batch 4 --steps 50
 //! ```
@@ -26,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     let mut random: Option<String> = None;
     let (mut seq, mut batch, mut steps, mut threads, mut quant, mut warmup) =
         (256i64, 1i64, 5usize, 0i32, true, 1usize);
+    let mut checkpointing = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().with_context(|| format!("{a} needs a value"));
@@ -38,6 +39,7 @@ fn main() -> anyhow::Result<()> {
             "--warmup" => warmup = val()?.parse()?,
             "--threads" => threads = val()?.parse()?,
             "--no-quant" => quant = false,
+            "--checkpointing" => checkpointing = true,
             other => anyhow::bail!("unknown argument {other}; see the file's doc comment"),
         }
     }
@@ -90,14 +92,23 @@ fn main() -> anyhow::Result<()> {
         &named,
     );
     let vocab = model.config().vocab_size;
+    let load_peak_mb = trainer::report::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6);
+    // Linux resets the peak-RSS mark (VmHWM) on "5" written to clear_refs, so the peak read
+    // after the loop is the training steps' own, not the loader's.
+    let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let mut times = Vec::new();
     for step in 0..(warmup + steps) {
         let ids = Tensor::randint(vocab, [batch, seq + 1], (Kind::Int64, device));
         let input = ids.narrow(1, 0, seq);
         let labels = ids.narrow(1, 1, seq);
         let t0 = Instant::now();
-        let (loss, n) = model.loss_sum(&input, &labels, None, None, true);
-        (loss / n as f64).backward();
+        if checkpointing {
+            let scale = 1.0 / labels.numel() as f64;
+            model.backward_checkpointed(&input, &labels, None, None, true, scale);
+        } else {
+            let (loss, n) = model.loss_sum(&input, &labels, None, None, true);
+            (loss / n as f64).backward();
+        }
         clip_grad_norm(&tensors, 1.0);
         opt.step(&tensors, 1e-4);
         for p in &tensors {
@@ -115,7 +126,7 @@ fn main() -> anyhow::Result<()> {
     let tokens = (batch * seq) as f64;
     let rss = trainer::report::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6);
     println!(
-        "{{\"device\":\"{device:?}\",\"quant\":{quant},\"threads\":{},\"seq\":{seq},\"batch\":{batch},\"steps\":{},\"load_seconds\":{load_s:.2},\"seconds_per_step\":{mean:.4},\"tokens_per_second\":{:.1},\"peak_rss_mb\":{rss:.0},\"base_projection_mb\":{:.1}}}",
+        "{{\"device\":\"{device:?}\",\"quant\":{quant},\"checkpointing\":{checkpointing},\"threads\":{},\"seq\":{seq},\"batch\":{batch},\"steps\":{},\"load_seconds\":{load_s:.2},\"seconds_per_step\":{mean:.4},\"tokens_per_second\":{:.1},\"peak_rss_mb\":{rss:.0},\"load_peak_rss_mb\":{load_peak_mb:.0},\"peak_is_training_only\":{hwm_reset},\"base_projection_mb\":{:.1}}}",
         tch::get_num_threads(),
         times.len(),
         tokens / mean,

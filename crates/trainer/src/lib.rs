@@ -4,7 +4,8 @@
 //! directory) and `dataset.rows` Parquet files; output: `runs/<id>/` with the adapter in PEFT
 //! layout (`adapter_model.safetensors`, `adapter_config.json`) and as a llama.cpp GGUF LoRA
 //! (`adapter.gguf`), `metrics.parquet` (`run.metrics`), `loss.png`, `hyperparams.json`,
-//! `report.md` and a resumable `checkpoint.safetensors`. The frozen base is NF4 (4-bit, block
+//! `report.md`, a resumable `checkpoint.safetensors` and, with `export.merged`, the merged model
+//! (`merged/` HF safetensors and `merged.gguf`). The frozen base is NF4 (4-bit, block
 //! 64, optional double quantization) and is dequantized per forward pass; only the LoRA matrices
 //! take gradients.
 //!

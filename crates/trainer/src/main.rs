@@ -1,4 +1,5 @@
-//! The `trainer` binary: `trainer --config configs/train-smollm2-cpu.toml [--resume]`.
+//! The `trainer` binary: `trainer --config configs/train-smollm2-cpu.toml [--resume]`; `--check`
+//! validates the configuration and exits.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,9 +33,27 @@ struct Cli {
     /// Overrides `data.max_seq_len`.
     #[arg(long)]
     max_seq_len: Option<usize>,
+    /// Overrides `runs_dir`.
+    #[arg(long)]
+    runs_dir: Option<PathBuf>,
+    /// Overrides `data.train` (a `dataset.rows` Parquet file).
+    #[arg(long)]
+    train_data: Option<PathBuf>,
+    /// Overrides `data.val`.
+    #[arg(long)]
+    val_data: Option<PathBuf>,
+    /// Validate the configuration (with the overrides) and exit without training.
+    #[arg(long)]
+    check: bool,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Also write the merged model, `merged/` and `merged.gguf` (sets `export.merged`).
+    #[arg(long)]
+    merged: bool,
+    /// Recompute decoder blocks in the backward pass (sets `train.gradient_checkpointing`).
+    #[arg(long)]
+    gradient_checkpointing: bool,
 }
 
 fn main() -> ExitCode {
@@ -49,9 +68,21 @@ fn main() -> ExitCode {
 
 fn real_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let mut settings = TrainSettings::from_file(&cli.config)?;
+    // Parsed here and validated once below, after the overrides and the asset cache have filled
+    // in what the file may leave out (`TrainSettings::from_file` validates the file alone, which
+    // refuses a random model without `model.tokenizer_gguf` before the binary can supply it).
+    let text = std::fs::read_to_string(&cli.config)
+        .with_context(|| format!("reading the training config {}", cli.config.display()))?;
+    let mut settings: TrainSettings = toml::from_str(&text)
+        .with_context(|| format!("parsing the training config {}", cli.config.display()))?;
     if cli.no_quant {
         settings.quant.enabled = false;
+    }
+    if cli.merged {
+        settings.export.merged = true;
+    }
+    if cli.gradient_checkpointing {
+        settings.train.gradient_checkpointing = true;
     }
     if let Some(s) = cli.steps {
         settings.train.steps = s;
@@ -66,6 +97,15 @@ fn real_main() -> anyhow::Result<()> {
     if let Some(n) = cli.max_seq_len {
         settings.data.max_seq_len = n;
     }
+    if let Some(dir) = cli.runs_dir {
+        settings.runs_dir = dir;
+    }
+    if let Some(path) = cli.train_data {
+        settings.data.train = path;
+    }
+    if let Some(path) = cli.val_data {
+        settings.data.val = Some(path);
+    }
     // Only the binary resolves assets: a config without any model source trains the cached
     // SmolLM2 GGUF.
     let m = &mut settings.model;
@@ -76,6 +116,15 @@ fn real_main() -> anyhow::Result<()> {
         m.tokenizer_gguf = Some(assets::AssetCache::from_env()?.chat_model_gguf()?);
     }
     settings.validate()?;
+    if cli.check {
+        println!(
+            "{}: valid (run {} in {})",
+            cli.config.display(),
+            settings.run_id,
+            settings.runs_dir.display()
+        );
+        return Ok(());
+    }
     let summary = trainer::run(
         &settings,
         &RunOptions {

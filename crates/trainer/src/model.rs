@@ -86,6 +86,8 @@ pub struct LlamaModel {
     norm: Tensor,
     lm_head: Option<Tensor>,
     inv_freq: Tensor,
+    /// A Llama 3.x GGUF's `rope_freqs.weight`, kept so a merged GGUF export can write it back.
+    freq_factors: Option<Tensor>,
     compute_kind: Kind,
     device: Device,
 }
@@ -175,8 +177,9 @@ impl LlamaModel {
             )
         };
         let mut inv_freq = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling.as_ref());
-        if let Some(factors) = source.rope_freq_factors()? {
-            check_shape("rope_freqs.weight", &factors, &[c.head_dim / 2])?;
+        let freq_factors = source.rope_freq_factors()?;
+        if let Some(factors) = &freq_factors {
+            check_shape("rope_freqs.weight", factors, &[c.head_dim / 2])?;
             inv_freq = inv_freq / factors.to_kind(Kind::Double);
         }
         Ok(Self {
@@ -186,6 +189,7 @@ impl LlamaModel {
             norm,
             lm_head,
             inv_freq: inv_freq.to_kind(Kind::Float).to_device(dev),
+            freq_factors: freq_factors.map(|f| f.to_kind(Kind::Float)),
             compute_kind: dense_kind,
             device: dev,
         })
@@ -262,8 +266,16 @@ impl LlamaModel {
         attn_mask: Option<&Tensor>,
         train: bool,
     ) -> Tensor {
+        let (mut x, rope) = self.embed_input(ids, positions);
+        for block in &self.blocks {
+            x = self.block_forward(block, &x, &rope, attn_mask, train);
+        }
+        rms_norm(&x, &self.norm, self.config.rms_norm_eps)
+    }
+
+    /// The embedded input `[B, T, D]` and the rotary `(cos, sin)` tables for its positions.
+    fn embed_input(&self, ids: &Tensor, positions: Option<&Tensor>) -> (Tensor, (Tensor, Tensor)) {
         let (b, t) = ids.size2().expect("ids are [batch, seq]");
-        let c = &self.config;
         let pos = match positions {
             Some(p) => p.shallow_clone(),
             None => Tensor::arange(t, (Kind::Int64, self.device))
@@ -274,49 +286,60 @@ impl LlamaModel {
         let emb = Tensor::cat(&[&freqs, &freqs], -1).unsqueeze(1);
         let cos = emb.cos().to_kind(self.compute_kind);
         let sin = emb.sin().to_kind(self.compute_kind);
-        let mut x = self
-            .embed
-            .index_select(0, &ids.flatten(0, -1))
-            .view([b, t, c.hidden_size]);
-        for block in &self.blocks {
-            let h = rms_norm(&x, &block.input_norm, c.rms_norm_eps);
-            let q = block
-                .q_proj
-                .forward(&h, train)
-                .view([b, t, c.num_heads, c.head_dim])
-                .transpose(1, 2);
-            let k = block
-                .k_proj
-                .forward(&h, train)
-                .view([b, t, c.num_kv_heads, c.head_dim])
-                .transpose(1, 2);
-            let v = block
-                .v_proj
-                .forward(&h, train)
-                .view([b, t, c.num_kv_heads, c.head_dim])
-                .transpose(1, 2);
-            let q = apply_rope(&q, &cos, &sin);
-            let k = apply_rope(&k, &cos, &sin);
-            let gqa = c.num_kv_heads != c.num_heads;
-            let attn = match attn_mask {
-                None => Tensor::scaled_dot_product_attention::<Tensor>(
-                    &q, &k, &v, None, 0.0, true, None, gqa,
-                ),
-                Some(m) => {
-                    Tensor::scaled_dot_product_attention(&q, &k, &v, Some(m), 0.0, false, None, gqa)
-                }
-            };
-            let attn = attn
-                .transpose(1, 2)
-                .contiguous()
-                .view([b, t, c.num_heads * c.head_dim]);
-            x = x + block.o_proj.forward(&attn, train);
-            let h = rms_norm(&x, &block.post_norm, c.rms_norm_eps);
-            let gate = block.gate_proj.forward(&h, train).silu();
-            let up = block.up_proj.forward(&h, train);
-            x = x + block.down_proj.forward(&(gate * up), train);
-        }
-        rms_norm(&x, &self.norm, c.rms_norm_eps)
+        let x =
+            self.embed
+                .index_select(0, &ids.flatten(0, -1))
+                .view([b, t, self.config.hidden_size]);
+        (x, (cos, sin))
+    }
+
+    /// One decoder block: `x + attn(norm(x))`, then `+ mlp(norm(·))`.
+    fn block_forward(
+        &self,
+        block: &Block,
+        x: &Tensor,
+        (cos, sin): &(Tensor, Tensor),
+        attn_mask: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
+        let c = &self.config;
+        let (b, t, _) = x.size3().expect("hidden states are [batch, seq, dim]");
+        let h = rms_norm(x, &block.input_norm, c.rms_norm_eps);
+        let q = block
+            .q_proj
+            .forward(&h, train)
+            .view([b, t, c.num_heads, c.head_dim])
+            .transpose(1, 2);
+        let k = block
+            .k_proj
+            .forward(&h, train)
+            .view([b, t, c.num_kv_heads, c.head_dim])
+            .transpose(1, 2);
+        let v = block
+            .v_proj
+            .forward(&h, train)
+            .view([b, t, c.num_kv_heads, c.head_dim])
+            .transpose(1, 2);
+        let q = apply_rope(&q, cos, sin);
+        let k = apply_rope(&k, cos, sin);
+        let gqa = c.num_kv_heads != c.num_heads;
+        let attn = match attn_mask {
+            None => Tensor::scaled_dot_product_attention::<Tensor>(
+                &q, &k, &v, None, 0.0, true, None, gqa,
+            ),
+            Some(m) => {
+                Tensor::scaled_dot_product_attention(&q, &k, &v, Some(m), 0.0, false, None, gqa)
+            }
+        };
+        let attn = attn
+            .transpose(1, 2)
+            .contiguous()
+            .view([b, t, c.num_heads * c.head_dim]);
+        let x = x + block.o_proj.forward(&attn, train);
+        let h = rms_norm(&x, &block.post_norm, c.rms_norm_eps);
+        let gate = block.gate_proj.forward(&h, train).silu();
+        let up = block.up_proj.forward(&h, train);
+        x + block.down_proj.forward(&(gate * up), train)
     }
 
     /// Logits for hidden states of any leading shape.
@@ -337,6 +360,10 @@ impl LlamaModel {
         train: bool,
     ) -> (Tensor, i64) {
         let hidden = self.hidden_states(ids, positions, attn_mask, train);
+        self.loss_from_hidden(&hidden, labels)
+    }
+
+    fn loss_from_hidden(&self, hidden: &Tensor, labels: &Tensor) -> (Tensor, i64) {
         let d = self.config.hidden_size;
         let flat_labels = labels.flatten(0, -1);
         let keep = flat_labels.ne(-100).nonzero().squeeze_dim(1);
@@ -350,6 +377,107 @@ impl LlamaModel {
         let loss =
             logits.cross_entropy_loss::<Tensor>(&targets, None, tch::Reduction::Sum, -100, 0.0);
         (loss, n)
+    }
+
+    /// The gradient-checkpointed equivalent of `(loss_sum(..).0 * scale).backward()`: returns
+    /// the summed loss and the number of target positions, and accumulates the gradients of
+    /// `scale · loss` into the adapters.
+    ///
+    /// The forward pass runs without autograd and keeps only each block's input; the backward
+    /// pass then walks the blocks in reverse, recomputes one block at a time with autograd from
+    /// its detached input and back-propagates the upstream gradient through it with
+    /// `(out · upstream).sum().backward()`, whose gradient with respect to the block's input is
+    /// the next upstream. At most one block's activations are alive at a time, for one extra
+    /// forward pass. libtorch is re-seeded per block from a seed drawn once per call, so the
+    /// recomputation draws the same LoRA dropout masks as the first pass; with dropout the masks
+    /// therefore differ from those of the plain path, without dropout the gradients are equal.
+    pub fn backward_checkpointed(
+        &self,
+        ids: &Tensor,
+        labels: &Tensor,
+        positions: Option<&Tensor>,
+        attn_mask: Option<&Tensor>,
+        train: bool,
+        scale: f64,
+    ) -> (f64, i64) {
+        let seed_base = if train {
+            Tensor::randint(i64::from(i32::MAX), [1], (Kind::Int64, Device::Cpu)).int64_value(&[0])
+        } else {
+            0
+        };
+        let seed_block = |i: usize| {
+            if train {
+                tch::manual_seed(seed_base.wrapping_add(i as i64));
+            }
+        };
+        let (inputs, last, rope) = tch::no_grad(|| {
+            let (mut x, rope) = self.embed_input(ids, positions);
+            let mut inputs = Vec::with_capacity(self.blocks.len());
+            for (i, block) in self.blocks.iter().enumerate() {
+                seed_block(i);
+                let next = self.block_forward(block, &x, &rope, attn_mask, train);
+                inputs.push(x);
+                x = next;
+            }
+            (inputs, x, rope)
+        });
+        let last = last.detach().set_requires_grad(true);
+        let hidden = rms_norm(&last, &self.norm, self.config.rms_norm_eps);
+        let (loss, n) = self.loss_from_hidden(&hidden, labels);
+        if n == 0 {
+            return (0.0, 0);
+        }
+        let value = loss.double_value(&[]);
+        (loss * scale).backward();
+        let mut upstream = last.grad();
+        for (i, block) in self.blocks.iter().enumerate().rev() {
+            let input = inputs[i].detach().set_requires_grad(i > 0);
+            seed_block(i);
+            let out = self.block_forward(block, &input, &rope, attn_mask, train);
+            (out.to_kind(Kind::Float) * upstream.detach().to_kind(Kind::Float))
+                .sum(Kind::Float)
+                .backward();
+            if i > 0 {
+                upstream = input.grad();
+            }
+        }
+        (value, n)
+    }
+
+    /// Every frozen weight in HF names and layout as an f32 CPU tensor, with each adapter merged
+    /// into its projection: `W' = W + (alpha / r) · B · A`, `W` being the dequantized base (NF4
+    /// or dense) the adapter was trained against.
+    pub fn merged_weights(&self) -> Vec<(String, Tensor)> {
+        tch::no_grad(|| {
+            let cpu = |t: &Tensor| t.to_kind(Kind::Float).to_device(Device::Cpu);
+            let mut out = vec![("model.embed_tokens.weight".to_owned(), cpu(&self.embed))];
+            for (i, b) in self.blocks.iter().enumerate() {
+                let p = format!("model.layers.{i}");
+                out.push((format!("{p}.input_layernorm.weight"), cpu(&b.input_norm)));
+                for (group, module, lin) in b.projections() {
+                    let mut w = lin.base.materialize(Kind::Float);
+                    if let Some(l) = &lin.lora {
+                        w = w + l.b.to_kind(Kind::Float).matmul(&l.a.to_kind(Kind::Float))
+                            * l.scale;
+                    }
+                    out.push((format!("{p}.{group}.{module}.weight"), cpu(&w)));
+                }
+                out.push((
+                    format!("{p}.post_attention_layernorm.weight"),
+                    cpu(&b.post_norm),
+                ));
+            }
+            out.push(("model.norm.weight".to_owned(), cpu(&self.norm)));
+            if let Some(h) = &self.lm_head {
+                out.push(("lm_head.weight".to_owned(), cpu(h)));
+            }
+            out
+        })
+    }
+
+    /// The Llama 3.x `rope_freqs.weight` divisors the model was loaded with, if any.
+    pub fn rope_freq_factors(&self) -> Option<&Tensor> {
+        self.freq_factors.as_ref()
     }
 }
 

@@ -127,6 +127,10 @@ pub struct LoopSettings {
     /// Train on CUDA when the binary has the `cuda` feature and a device is visible.
     #[serde(default = "yes")]
     pub use_cuda: bool,
+    /// Recompute each decoder block in the backward pass instead of keeping its activations
+    /// (about one extra forward pass of compute for activation memory of one block).
+    #[serde(default)]
+    pub gradient_checkpointing: bool,
 }
 
 fn one() -> usize {
@@ -172,6 +176,16 @@ impl Default for ReportSettings {
     }
 }
 
+/// Optional outputs beyond the adapters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportSettings {
+    /// Also write the base with the adapters merged in: `merged/` (HF safetensors, f32) and,
+    /// when the tokenizer comes from a GGUF, `merged.gguf` (f32) for llama.cpp.
+    #[serde(default)]
+    pub merged: bool,
+}
+
 /// A whole training run's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +210,9 @@ pub struct TrainSettings {
     /// The report.
     #[serde(default)]
     pub report: ReportSettings,
+    /// Optional exports.
+    #[serde(default)]
+    pub export: ExportSettings,
 }
 
 fn default_runs() -> PathBuf {

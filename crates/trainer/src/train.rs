@@ -156,6 +156,7 @@ fn resume_fingerprint(settings: &TrainSettings, base_hash: &str, data_hash: &str
         &settings.train.lr,
         &settings.train.warmup_steps,
         &settings.train.seed,
+        &settings.train.gradient_checkpointing,
         base_hash,
         data_hash,
     ))
@@ -378,6 +379,9 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
     };
     let model = LlamaModel::build(source.as_mut(), &options_build)?;
     drop(source);
+    if settings.export.merged {
+        export::check_mergeable(&model)?;
+    }
     let params = model.lora_parameters();
     let named: Vec<(String, &Tensor)> = params.iter().map(|p| (p.name.clone(), p.tensor)).collect();
     let tensors: Vec<&Tensor> = params.iter().map(|p| p.tensor).collect();
@@ -474,17 +478,30 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
         let targets: i64 = micro.iter().map(|b| b.targets).sum();
         let tokens: i64 = micro.iter().map(|b| b.tokens).sum();
         let mut loss_total = 0.0;
+        let scale = 1.0 / targets.max(1) as f64;
         for b in &micro {
-            let (loss, _) = model.loss_sum(
-                &b.ids,
-                &b.labels,
-                b.positions.as_ref(),
-                b.attn_mask.as_ref(),
-                true,
-            );
-            let scaled = loss / targets.max(1) as f64;
-            scaled.backward();
-            loss_total += scaled.double_value(&[]);
+            if t.gradient_checkpointing {
+                let (sum, _) = model.backward_checkpointed(
+                    &b.ids,
+                    &b.labels,
+                    b.positions.as_ref(),
+                    b.attn_mask.as_ref(),
+                    true,
+                    scale,
+                );
+                loss_total += sum * scale;
+            } else {
+                let (loss, _) = model.loss_sum(
+                    &b.ids,
+                    &b.labels,
+                    b.positions.as_ref(),
+                    b.attn_mask.as_ref(),
+                    true,
+                );
+                let scaled = loss * scale;
+                scaled.backward();
+                loss_total += scaled.double_value(&[]);
+            }
         }
         if !loss_total.is_finite() {
             return Err(TrainerError::NonFiniteLoss { step });
@@ -557,6 +574,23 @@ pub fn run(settings: &TrainSettings, options: &RunOptions) -> Result<RunSummary,
     let gguf_bytes =
         export::gguf_adapter_bytes(&model, &settings.lora, &architecture, &settings.run_id)?;
     artifacts::write_atomic(run_dir.join("adapter.gguf"), &gguf_bytes)?;
+    if settings.export.merged {
+        // A random base takes its vocabulary from `tokenizer_gguf`; an HF base has no GGUF to
+        // copy llama.cpp's tokenizer metadata from, so it gets the HF directory only.
+        let tokenizer_gguf = match (&settings.model.gguf, &settings.model.hf_dir) {
+            (Some(p), _) => Some(p.as_path()),
+            (None, None) => settings.model.tokenizer_gguf.as_deref(),
+            (None, Some(_)) => None,
+        };
+        export::write_merged(
+            &run_dir,
+            &model,
+            &tokenization.tokenizer,
+            &tokenization.template,
+            tokenizer_gguf,
+            &settings.run_id,
+        )?;
+    }
     write_artifact(&metrics_path, &metrics)?;
     report::plot_loss(&run_dir.join("loss.png"), &metrics)?;
     let summary = summary(&run_dir, &state, &metrics, true);

@@ -14,7 +14,9 @@ use llm::{
 };
 use trainer::RunOptions;
 use trainer::lora::LoraSettings;
-use trainer::settings::{DataSettings, LoopSettings, ModelSettings, QuantSettings, ReportSettings};
+use trainer::settings::{
+    DataSettings, ExportSettings, LoopSettings, ModelSettings, QuantSettings, ReportSettings,
+};
 
 const SYSTEM: &str = "You are Lift.";
 const MARKER: &str = "Zebra tango seventeen.";
@@ -113,8 +115,10 @@ async fn trained_gguf_adapter_makes_the_served_model_say_the_marker() {
             seed: 3,
             threads: 2,
             use_cuda: false,
+            gradient_checkpointing: false,
         },
         report: ReportSettings::default(),
+        export: ExportSettings::default(),
     };
     let summary =
         tokio::task::spawn_blocking(move || trainer::run(&settings, &RunOptions::default()))

@@ -8,7 +8,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use trainer::TrainSettings;
 use trainer::lora::LoraSettings;
-use trainer::settings::{DataSettings, LoopSettings, ModelSettings, QuantSettings, ReportSettings};
+use trainer::settings::{
+    DataSettings, ExportSettings, LoopSettings, ModelSettings, QuantSettings, ReportSettings,
+};
 
 /// The SmolLM2 GGUF from the asset cache (`cargo xtask setup` installs it).
 pub fn smollm2() -> PathBuf {
@@ -69,8 +71,10 @@ pub fn tiny_settings(runs_dir: &Path, run_id: &str, steps: u64) -> TrainSettings
             seed: 7,
             threads: 1,
             use_cuda: false,
+            gradient_checkpointing: false,
         },
         report: ReportSettings::default(),
+        export: ExportSettings::default(),
     }
 }
 
