@@ -12,6 +12,10 @@
 //! - `ask "<question>"`: setup, bring the index up to date (with progress), then answer with the
 //!   whole assistant pipeline (`crates/assistant`'s `ask` binary). The README's main job.
 //! - `serve [--host H] [--port N]`: setup, index, then the HTTP API (`inference-api`).
+//! - `evaluate [--generate] [--run NAME]`: the comparative evaluation on `data/eval`.
+//! - `pipeline [--profile P] [--from S] [--to S] [--online] [--force]`: every pipeline stage in
+//!   order with manifest skips and a summary table (`pipeline` module, `docs/pipeline.md`).
+//! - `test-config`: validate every config file and report which API keys are set.
 //!
 //! The tidy tests (repository rules) are `#[test]`s of this crate, so `cargo test` runs them.
 
@@ -21,7 +25,9 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+mod pipeline;
 mod setup;
+mod test_config;
 #[cfg(test)]
 mod tidy;
 
@@ -42,6 +48,11 @@ commands:
   evaluate    comparative evaluation on data/eval: structured answers per retrieval mode, and
               with --generate the model alone, base + GraphRAG, and the fine-tuned adapter;
               writes artifacts/eval/<run>/report.md (--run NAME, default `latest`)
+  pipeline    every stage in order (collect, index, synth, dataset, train, evaluate), each skipped
+              when up to date, then a summary table (--profile quick|full|tiny, --from, --to,
+              --online, --force; `cargo xtask pipeline --help` for all)
+  test-config validate every config file under configs/ and say which API keys are set
+              (--no-build: use the stage binaries already built)
   serve       setup, index, then serve the HTTP API (--host H --port N, default 127.0.0.1:8080)";
 
 fn main() -> ExitCode {
@@ -101,6 +112,8 @@ fn run(args: Vec<String>) -> Result<()> {
             cargo_run_with_assets("inference-api", None, &args)
         }
         "evaluate" => evaluate(rest),
+        "pipeline" => pipeline::run(rest),
+        "test-config" => test_config::run(rest),
         "validate-knowledge" => {
             no_extra_args(command, rest)?;
             validate_knowledge()
@@ -387,7 +400,8 @@ fn cargo_run(package: &str, args: &[&str]) -> Result<()> {
 }
 
 /// Answers the evaluation sets under each configuration with the `ask` binary's batch mode,
-/// then scores every configuration into one report with the evaluator.
+/// then scores every configuration into one report with the evaluator (the same code as the
+/// pipeline's evaluate stage, on the default paths).
 fn evaluate(rest: &[String]) -> Result<()> {
     let mut generate = false;
     let mut run = "latest".to_owned();
@@ -401,50 +415,21 @@ fn evaluate(rest: &[String]) -> Result<()> {
     }
     prepare_serving()?;
     let root = project_root();
-    let dir = root.join("artifacts/eval/records").join(&run);
-    let sets = ["data/eval/curated.jsonl", "data/eval/multihop.jsonl"];
-    // (configuration, ask flags): the structured answer alone under each retrieval mode; with
-    // --generate, the model alone, the model over GraphRAG and the calculator, and the
-    // fine-tuned adapter when a trainer run exists.
-    let mut configurations: Vec<(&str, Vec<&str>)> = vec![
-        (
-            "structured-hybrid",
-            vec!["--no-generate", "--mode", "hybrid"],
-        ),
-        ("structured-bm25", vec!["--no-generate", "--mode", "bm25"]),
-        (
-            "structured-vector",
-            vec!["--no-generate", "--mode", "vector"],
-        ),
-        ("structured-graph", vec!["--no-generate", "--mode", "graph"]),
-    ];
-    if generate {
-        configurations.push(("base-model-alone", vec!["--base", "--model-only"]));
-        configurations.push(("base+graphrag", vec!["--base", "--mode", "hybrid"]));
-        if root.join("runs").is_dir() {
-            configurations.push(("finetuned-alone", vec!["--model-only"]));
-            configurations.push(("finetuned+graphrag", vec!["--mode", "hybrid"]));
-        }
-    }
-    let mut record_files = Vec::new();
-    for (name, flags) in &configurations {
-        let records = dir.join(format!("{name}.jsonl"));
-        let records_arg = records.display().to_string();
-        let mut args: Vec<&str> = vec!["--no-index", "--configuration", name];
-        for set in sets {
-            args.extend(["--batch", set]);
-        }
-        args.extend(["--records", records_arg.as_str()]);
-        args.extend(flags.iter().copied());
-        println!("evaluate: answering as {name}");
-        cargo_run_with_assets("assistant", Some("ask"), &args)?;
-        record_files.push(records_arg);
-    }
-    let mut args: Vec<&str> = vec!["score", "--run", run.as_str()];
-    for f in &record_files {
-        args.extend(["--answers", f.as_str()]);
-    }
-    cargo_run_with_assets("evaluator", None, &args)
+    let plan = pipeline::EvaluatePlan {
+        records_dir: root.join("artifacts/eval/records").join(&run),
+        run,
+        generate,
+        only: None,
+        sets: vec![
+            PathBuf::from("data/eval/curated.jsonl"),
+            PathBuf::from("data/eval/multihop.jsonl"),
+        ],
+        ask_args: Vec::new(),
+        evaluator_args: Vec::new(),
+        runs_dir: root.join("runs"),
+        keywords_only: false,
+    };
+    pipeline::run_evaluation(&plan, &pipeline::Launcher::Cargo).map(|_| ())
 }
 
 /// Installs what is missing and brings the graph index up to date; the indexer prints its

@@ -32,6 +32,9 @@ struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Validate the configuration and exit without reading or writing any artifact.
+    #[arg(long)]
+    check: bool,
 }
 
 fn main() {
@@ -48,6 +51,10 @@ fn non_empty(path: PathBuf) -> Option<PathBuf> {
 fn real_main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = DatasetConfig::load(&args.config)?;
+    if args.check {
+        println!("{}: valid", args.config.display());
+        return Ok(());
+    }
     if let Some(root) = args.output_root {
         config.output_root = root;
     }
