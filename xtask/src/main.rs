@@ -101,15 +101,14 @@ fn run(args: Vec<String>) -> Result<()> {
             if rest.is_empty() {
                 bail!("usage: cargo xtask ask \"<question>\" [--json] [--no-generate]");
             }
-            prepare_serving()?;
-            let mut args: Vec<&str> = vec!["--no-index"];
-            args.extend(rest.iter().map(String::as_str));
-            cargo_run_with_assets("assistant", Some("ask"), &args)
+            // `ask` brings the index up to date itself (with a progress bar) before answering.
+            setup::run(&setup::Options::from_env()?)?;
+            run_workspace_binary("ask", rest)
         }
         "serve" => {
-            prepare_serving()?;
-            let args: Vec<&str> = rest.iter().map(String::as_str).collect();
-            cargo_run_with_assets("inference-api", None, &args)
+            // The server indexes on start (`assistant.index_on_start`) while /health answers.
+            setup::run(&setup::Options::from_env()?)?;
+            run_workspace_binary("inference-api", rest)
         }
         "evaluate" => evaluate(rest),
         "pipeline" => pipeline::run(rest),
@@ -413,7 +412,9 @@ fn evaluate(rest: &[String]) -> Result<()> {
             other => bail!("unknown evaluate flag {other:?}; expected --generate or --run NAME"),
         }
     }
-    prepare_serving()?;
+    setup::run(&setup::Options::from_env()?)?;
+    let launcher = pipeline::Launcher::build_workspace()?;
+    launcher.run("graphrag", &["index".to_owned()])?;
     let root = project_root();
     let plan = pipeline::EvaluatePlan {
         records_dir: root.join("artifacts/eval/records").join(&run),
@@ -429,35 +430,25 @@ fn evaluate(rest: &[String]) -> Result<()> {
         runs_dir: root.join("runs"),
         keywords_only: false,
     };
-    pipeline::run_evaluation(&plan, &pipeline::Launcher::Cargo).map(|_| ())
+    pipeline::run_evaluation(&plan, &launcher).map(|_| ())
 }
 
-/// Installs what is missing and brings the graph index up to date; the indexer prints its
-/// progress and does no work when nothing changed.
-fn prepare_serving() -> Result<()> {
-    setup::run(&setup::Options::from_env()?)?;
-    cargo_run_with_assets("graphrag", None, &["index"])
-}
-
-/// `cargo run` of a workspace binary from the project root, with the asset environment set.
-fn cargo_run_with_assets(package: &str, bin: Option<&str>, args: &[&str]) -> Result<()> {
+/// Builds every workspace binary with one cargo invocation (the pipeline's build: one feature
+/// selection, so llama.cpp and SurrealDB are not rebuilt per package) and runs `bin` from the
+/// project root with the asset environment, its output going straight to the terminal so that
+/// streamed tokens show as they come.
+fn run_workspace_binary(bin: &str, args: &[String]) -> Result<()> {
+    pipeline::Launcher::build_workspace()?;
+    let path = pipeline::default_bin_dir().join(bin);
     let cache = assets::AssetCache::from_env()?;
-    let mut command = Command::new(cargo());
-    command
+    let status = Command::new(&path)
         .current_dir(project_root())
-        .args(["run", "--quiet", "--package", package]);
-    if let Some(bin) = bin {
-        command.args(["--bin", bin]);
-    }
-    command.arg("--").args(args);
-    for (key, value) in asset_env(&cache)? {
-        command.env(key, value);
-    }
-    let status = command
+        .args(args)
+        .envs(asset_env(&cache)?)
         .status()
-        .with_context(|| format!("running {package}"))?;
+        .with_context(|| format!("starting {}", path.display()))?;
     if !status.success() {
-        bail!("{package} failed with {status}");
+        bail!("{bin} failed with {status}");
     }
     Ok(())
 }

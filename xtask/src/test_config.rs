@@ -187,10 +187,10 @@ fn check(
     launcher: Option<&Launcher>,
 ) -> Result<()> {
     let config = relative.display().to_string();
-    let binary = |package: &str, bin: &str, args: &[&str]| -> Result<()> {
+    let binary = |bin: &str, args: &[&str]| -> Result<()> {
         let launcher = launcher.context("the stage binaries are not available")?;
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        launcher.check(package, bin, &args)
+        launcher.check(bin, &args)
     };
     match checker {
         Checker::Toml => Ok(()),
@@ -201,19 +201,11 @@ fn check(
                 .map(|_| ())
                 .context("not a valid asset catalogue")
         }
-        Checker::Collector => binary(
-            "collector",
-            "collector",
-            &["--config", &config, "--dry-run", "all"],
-        ),
-        Checker::Synth => binary("synth", "synth", &["--config", &config, "--dry-run"]),
-        Checker::Dataset => binary("dataset", "dataset", &["--config", &config, "--check"]),
-        Checker::Trainer => binary("trainer", "trainer", &["--config", &config, "--check"]),
-        Checker::Evaluator => binary(
-            "evaluator",
-            "evaluator",
-            &["--config", &config, "check-sets"],
-        ),
+        Checker::Collector => binary("collector", &["--config", &config, "--dry-run", "all"]),
+        Checker::Synth => binary("synth", &["--config", &config, "--dry-run"]),
+        Checker::Dataset => binary("dataset", &["--config", &config, "--check"]),
+        Checker::Trainer => binary("trainer", &["--config", &config, "--check"]),
+        Checker::Evaluator => binary("evaluator", &["--config", &config, "check-sets"]),
     }
 }
 

@@ -100,7 +100,7 @@ pub fn run(plan: &Plan, launcher: &Launcher) -> Result<(Vec<PathBuf>, usize)> {
         args.extend(plan.ask_args.iter().cloned());
         args.extend(flags.iter().map(|f| (*f).to_owned()));
         println!("evaluate: answering as {name}");
-        launcher.run("assistant", "ask", &args)?;
+        launcher.run("ask", &args)?;
         let text = std::fs::read_to_string(&records)
             .with_context(|| format!("reading the answer records {}", records.display()))?;
         answers += text.lines().filter(|l| !l.trim().is_empty()).count();
@@ -115,6 +115,6 @@ pub fn run(plan: &Plan, launcher: &Launcher) -> Result<(Vec<PathBuf>, usize)> {
     if plan.keywords_only {
         args.push("--keywords-only".into());
     }
-    launcher.run("evaluator", "evaluator", &args)?;
+    launcher.run("evaluator", &args)?;
     Ok((record_files, answers))
 }

@@ -27,8 +27,6 @@ pub const STAGE_BINARIES: &[&str] = &[
 /// How binaries are started.
 #[derive(Debug, Clone)]
 pub enum Launcher {
-    /// `cargo run --package P --bin B` (what `cargo xtask evaluate` has always done).
-    Cargo,
     /// Run `<dir>/<bin>` directly.
     Dir(PathBuf),
 }
@@ -72,10 +70,10 @@ impl Launcher {
         Ok(Self::Dir(dir.to_path_buf()))
     }
 
-    /// Runs `bin` of `package` with `args` from the project root, the asset environment set,
+    /// Runs `bin` with `args` from the project root, the asset environment set,
     /// stderr inherited and stdout both printed and returned.
-    pub fn run(&self, package: &str, bin: &str, args: &[String]) -> Result<String> {
-        let mut command = self.command(package, bin)?;
+    pub fn run(&self, bin: &str, args: &[String]) -> Result<String> {
+        let mut command = self.command(bin)?;
         command.args(args).stdout(Stdio::piped());
         let mut child = command.spawn().with_context(|| format!("starting {bin}"))?;
         let stdout = child.stdout.take().context("the child has a stdout")?;
@@ -96,8 +94,8 @@ impl Launcher {
 
 impl Launcher {
     /// Runs `bin` quietly; on failure the error carries the last lines it printed.
-    pub fn check(&self, package: &str, bin: &str, args: &[String]) -> Result<()> {
-        let mut command = self.command(package, bin)?;
+    pub fn check(&self, bin: &str, args: &[String]) -> Result<()> {
+        let mut command = self.command(bin)?;
         let output = command
             .args(args)
             .output()
@@ -119,16 +117,10 @@ impl Launcher {
     }
 
     /// The command for `bin`, from the project root with the asset environment set.
-    fn command(&self, package: &str, bin: &str) -> Result<Command> {
+    fn command(&self, bin: &str) -> Result<Command> {
         let cache = assets::AssetCache::from_env()?;
-        let mut command = match self {
-            Self::Cargo => {
-                let mut c = Command::new(cargo());
-                c.args(["run", "--quiet", "--package", package, "--bin", bin, "--"]);
-                c
-            }
-            Self::Dir(dir) => Command::new(dir.join(bin)),
-        };
+        let Self::Dir(dir) = self;
+        let mut command = Command::new(dir.join(bin));
         command.current_dir(project_root());
         for (key, value) in asset_env(&cache)? {
             command.env(key, value);

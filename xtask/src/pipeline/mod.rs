@@ -259,7 +259,7 @@ fn exec_one(args: &[String]) -> Result<()> {
         );
     }
     crate::setup::run(&crate::setup::Options::from_env()?)?;
-    Launcher::build_workspace()?.run(bin, bin, rest).map(|_| ())
+    Launcher::build_workspace()?.run(bin, rest).map(|_| ())
 }
 
 fn run_stages(ctx: &RunContext, options: &Options) -> Result<Vec<StageReport>> {

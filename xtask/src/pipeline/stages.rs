@@ -241,7 +241,7 @@ pub fn execute(ctx: &RunContext, stage: Stage) -> Result<Outcome> {
             ]);
             args.extend(p.collect.args.iter().cloned());
             args.push(if ctx.online { "all" } else { "local" }.to_owned());
-            ctx.launcher.run("collector", "collector", &args)?;
+            ctx.launcher.run("collector", &args)?;
             let outputs = if ctx.online {
                 raw_files(ctx)
             } else {
@@ -265,7 +265,7 @@ pub fn execute(ctx: &RunContext, stage: Stage) -> Result<Outcome> {
                 "--raw",
                 &raw.display().to_string(),
             ]);
-            let output = ctx.launcher.run("graphrag", "graphrag", &args)?;
+            let output = ctx.launcher.run("graphrag", &args)?;
             let counts = index_counts(&output);
             if counts.is_empty() {
                 bail!(
@@ -295,7 +295,7 @@ pub fn execute(ctx: &RunContext, stage: Stage) -> Result<Outcome> {
             if let Some(provider) = &p.synth.provider {
                 args.extend(["--provider".to_owned(), provider.clone()]);
             }
-            let output = ctx.launcher.run("synth", "synth", &args)?;
+            let output = ctx.launcher.run("synth", &args)?;
             Ok(Outcome {
                 outputs: vec![
                     require(ctx, SYNTH_PAIRS, Stage::Synth)?,
@@ -315,7 +315,7 @@ pub fn execute(ctx: &RunContext, stage: Stage) -> Result<Outcome> {
                 // otherwise keep splits made from different settings.
                 "--force",
             ]);
-            ctx.launcher.run("dataset", "dataset", &args)?;
+            ctx.launcher.run("dataset", &args)?;
             let mut outputs = Vec::new();
             for split in SPLITS {
                 outputs.push(require(ctx, split, Stage::Dataset)?);
@@ -346,7 +346,7 @@ pub fn execute(ctx: &RunContext, stage: Stage) -> Result<Outcome> {
             if let Some(steps) = p.train.steps {
                 args.extend(["--steps".to_owned(), steps.to_string()]);
             }
-            ctx.launcher.run("trainer", "trainer", &args)?;
+            ctx.launcher.run("trainer", &args)?;
             let dir = ctx.runs.join(&run_id);
             let mut outputs = Vec::new();
             for file in [
