@@ -125,24 +125,30 @@ fn load_sets(config: &EvaluatorConfig) -> anyhow::Result<Sets> {
     })
 }
 
+/// Reads a JSON-lines file of `T` (blank lines skipped); `what` names `T` in errors.
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<Vec<T>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not {what}", path.display(), i + 1))?,
+        );
+    }
+    Ok(out)
+}
+
 fn read_records(paths: &[PathBuf]) -> anyhow::Result<Vec<AnswerRecord>> {
     let mut out = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading answer records {}", path.display()))?;
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let r: AnswerRecord = serde_json::from_str(line).with_context(|| {
-                format!(
-                    "{}:{}: not an AnswerRecord (see data/eval/README.md)",
-                    path.display(),
-                    i + 1
-                )
-            })?;
-            out.push(r);
-        }
+        out.extend(read_jsonl(
+            path,
+            "an AnswerRecord (see data/eval/README.md)",
+        )?);
     }
     Ok(out)
 }
@@ -399,19 +405,7 @@ fn stored_judge(
     if !path.is_file() {
         return Ok(Vec::new());
     }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut outcomes = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        outcomes.push(
-            serde_json::from_str::<evaluator::judge::Outcome>(line)
-                .with_context(|| format!("{}:{}: not a judge outcome", path.display(), i + 1))?,
-        );
-    }
+    let outcomes: Vec<evaluator::judge::Outcome> = read_jsonl(&path, "a judge outcome")?;
     Ok(evaluator::judge::summarize(&outcomes, scores))
 }
 
@@ -425,19 +419,7 @@ fn stored_human(
     if !path.is_file() {
         return Ok(Vec::new());
     }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut ratings = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        ratings.push(
-            serde_json::from_str::<evaluator::human::Rating>(line)
-                .with_context(|| format!("{}:{}: not a rating", path.display(), i + 1))?,
-        );
-    }
+    let ratings: Vec<evaluator::human::Rating> = read_jsonl(&path, "a rating")?;
     Ok(evaluator::human::summarize(&ratings, scores, &config.human))
 }
 
