@@ -16,6 +16,7 @@
 //! - `pipeline [--profile P] [--from S] [--to S] [--online] [--force]`: every pipeline stage in
 //!   order with manifest skips and a summary table (`pipeline` module, `docs/pipeline.md`).
 //! - `test-config`: validate every config file and report which API keys are set.
+//! - `db up|down|status`: the SurrealDB server for the store's `ws://` mode, on loopback (`db`).
 //!
 //! The tidy tests (repository rules) are `#[test]`s of this crate, so `cargo test` runs them.
 
@@ -25,6 +26,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+mod db;
 mod pipeline;
 mod setup;
 mod test_config;
@@ -53,7 +55,10 @@ commands:
               --online, --force; `cargo xtask pipeline --help` for all)
   test-config validate every config file under configs/ and say which API keys are set
               (--no-build: use the stage binaries already built)
-  serve       setup, index, then serve the HTTP API (--host H --port N, default 127.0.0.1:8080)";
+  serve       setup, index, then serve the HTTP API (--host H --port N, default 127.0.0.1:8080)
+  db up|down|status
+              the SurrealDB server for the graph store's ws:// mode, in the background on
+              127.0.0.1:8000 (--port, --dir, --memory; `cargo xtask db --help`)";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -113,6 +118,7 @@ fn run(args: Vec<String>) -> Result<()> {
         "evaluate" => evaluate(rest),
         "pipeline" => pipeline::run(rest),
         "test-config" => test_config::run(rest),
+        "db" => db::run(rest),
         "validate-knowledge" => {
             no_extra_args(command, rest)?;
             validate_knowledge()

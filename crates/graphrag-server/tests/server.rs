@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use surrealdb::Surreal;
 use surrealdb::engine::any::{Any, connect};
 use surrealdb::opt::auth::Root;
-use surrealdb::Surreal;
 
 const USER: &str = "root";
 const PASSWORD: &str = "test-password";
@@ -98,7 +98,9 @@ async fn the_server_answers_health_and_refuses_a_wrong_password() {
     assert_eq!(health_status(server.port), Some(200));
     let refused = signed_in(&server.url(), "not-the-password").await;
     assert!(refused.is_err(), "a wrong root password must be refused");
-    let db = signed_in(&server.url(), PASSWORD).await.expect("sign-in works");
+    let db = signed_in(&server.url(), PASSWORD)
+        .await
+        .expect("sign-in works");
     let mut response = db
         .query("RETURN $a + $b")
         .bind(("a", 40))
@@ -116,7 +118,9 @@ async fn surrealkv_data_survives_a_restart() {
     assert!(!Path::new(&dir.path().join("store")).exists());
     {
         let server = Server::start(&storage);
-        let db = signed_in(&server.url(), PASSWORD).await.expect("sign-in works");
+        let db = signed_in(&server.url(), PASSWORD)
+            .await
+            .expect("sign-in works");
         db.query("CREATE note:one SET text = $text")
             .bind(("text", "kept across restarts"))
             .await
@@ -125,8 +129,13 @@ async fn surrealkv_data_survives_a_restart() {
             .expect("the write succeeds");
     }
     let server = Server::start(&storage);
-    let db = signed_in(&server.url(), PASSWORD).await.expect("sign-in works");
-    let mut response = db.query("SELECT VALUE text FROM note:one").await.expect("the read runs");
+    let db = signed_in(&server.url(), PASSWORD)
+        .await
+        .expect("sign-in works");
+    let mut response = db
+        .query("SELECT VALUE text FROM note:one")
+        .await
+        .expect("the read runs");
     let texts: Vec<String> = response.take(0).expect("a list of strings");
     assert_eq!(texts, vec!["kept across restarts".to_string()]);
 }

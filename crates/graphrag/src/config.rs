@@ -30,10 +30,37 @@ pub struct StoreConfig {
     pub namespace: String,
     /// SurrealDB database.
     pub database: String,
-    /// User for `ws://` servers (root user), when the server requires sign-in.
+    /// Root user to sign in as on a `ws://` server; no sign-in when absent.
     pub username: Option<String>,
-    /// Its password.
-    pub password: Option<String>,
+    /// Its password. Leave it out of config files: when it is absent and `username` is set, the
+    /// password comes from the `LIFT_STORE_PASSWORD` environment variable.
+    pub password: Option<Secret>,
+}
+
+/// The environment variable a `ws://` store's password is read from when the config has none.
+pub const STORE_PASSWORD_ENV: &str = "LIFT_STORE_PASSWORD";
+
+/// A password that never shows in `Debug` output, logs or error messages.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a password.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The password itself, for the sign-in call only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 impl Default for StoreConfig {

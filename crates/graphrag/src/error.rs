@@ -29,6 +29,29 @@ pub enum Error {
         /// The engine's message.
         message: String,
     },
+    /// A `ws://` store names a user but no password is configured or in the environment.
+    #[error(
+        "the store at {location} signs in as {username:?} but has no password; set {variable} (or `store.password`)"
+    )]
+    MissingPassword {
+        /// The store.
+        location: String,
+        /// The configured user.
+        username: String,
+        /// The environment variable that was empty.
+        variable: &'static str,
+    },
+    /// The server refused the sign-in.
+    #[error("the server at {location} refused sign-in as {username:?}: {source}")]
+    SignIn {
+        /// The store.
+        location: String,
+        /// The configured user.
+        username: String,
+        /// The engine's error.
+        #[source]
+        source: surrealdb::Error,
+    },
     /// Connecting to or opening the store failed.
     #[error("cannot open the store at {location}: {source}")]
     Open {

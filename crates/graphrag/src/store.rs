@@ -12,7 +12,7 @@ use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::types::{RecordId, RecordIdKey, SurrealValue, Variables};
 
-use crate::config::StoreConfig;
+use crate::config::{STORE_PASSWORD_ENV, StoreConfig};
 use crate::embed::DIMENSION;
 use crate::error::{Error, Result};
 
@@ -362,14 +362,26 @@ impl Store {
                     }
                 }
             })?;
-        if let (Some(username), Some(password)) = (&config.username, &config.password) {
+        if let Some(username) = &config.username {
+            let password = match &config.password {
+                Some(secret) => secret.expose().to_owned(),
+                None => std::env::var(STORE_PASSWORD_ENV)
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .ok_or_else(|| Error::MissingPassword {
+                        location: location.clone(),
+                        username: username.clone(),
+                        variable: STORE_PASSWORD_ENV,
+                    })?,
+            };
             db.signin(surrealdb::opt::auth::Root {
                 username: username.clone(),
-                password: password.clone(),
+                password,
             })
             .await
-            .map_err(|source| Error::Open {
+            .map_err(|source| Error::SignIn {
                 location: location.clone(),
+                username: username.clone(),
                 source,
             })?;
         }

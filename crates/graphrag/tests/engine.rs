@@ -1,5 +1,7 @@
 //! The engine on a small indexed slice: traversal, retrieval with citations in every mode, the
-//! query log, hostile input that must stay data, and each bad input's clear error.
+//! query log, hostile input that must stay data, and each bad input's clear error. The first two
+//! run twice: on the in-memory engine and on a real SurrealDB server over `ws://` (the
+//! workspace's `graphrag-server` binary on loopback), the same code path through `engine::any`.
 
 mod common;
 
@@ -39,9 +41,8 @@ fn slice() -> KnowledgeBase {
     kb
 }
 
-async fn engine(database: &str) -> (Engine, KnowledgeBase) {
+async fn engine(store: Store) -> (Engine, KnowledgeBase) {
     let kb = slice();
-    let store = common::mem_store(database).await;
     let mut docs = graphrag::corpus::playbook_documents(&kb);
     docs.push(Document {
         key: "cv/1".into(),
@@ -72,7 +73,17 @@ async fn engine(database: &str) -> (Engine, KnowledgeBase) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traversal_retrieval_and_citations() {
-    let (engine, kb) = engine("engine").await;
+    traversal_retrieval_and_citations_on(common::mem_store("engine").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traversal_retrieval_and_citations_on_a_server() {
+    let server = common::LoopbackServer::start("memory");
+    traversal_retrieval_and_citations_on(server.store("engine").await).await;
+}
+
+async fn traversal_retrieval_and_citations_on(store: Store) {
+    let (engine, kb) = engine(store).await;
     assert_eq!(engine.graph().len(), kb.concepts.len());
 
     let path = engine
@@ -164,7 +175,17 @@ async fn traversal_retrieval_and_citations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_stays_data() {
-    let (engine, kb) = engine("hostile").await;
+    hostile_input_stays_data_on(common::mem_store("hostile").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_stays_data_on_a_server() {
+    let server = common::LoopbackServer::start("memory");
+    hostile_input_stays_data_on(server.store("hostile").await).await;
+}
+
+async fn hostile_input_stays_data_on(store: Store) {
+    let (engine, kb) = engine(store).await;
     let before = engine.store().counts().await.expect("counts");
     let hostile = [
         "'; REMOVE TABLE concept; --",
@@ -210,7 +231,7 @@ async fn hostile_input_stays_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_clear_errors() {
-    let (engine, _) = engine("bad").await;
+    let (engine, _) = engine(common::mem_store("bad").await).await;
     let opts = RetrieveOptions::default();
     assert!(matches!(
         engine.retrieve("", opts).await,
@@ -304,4 +325,88 @@ async fn bad_input_gets_clear_errors() {
         Engine::open(engine.store().clone(), Arc::new(Other), Config::default()).await,
         Err(Error::ModelMismatch { .. })
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_store_persists_and_refuses_bad_credentials() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = format!("surrealkv://{}", dir.path().join("server-store").display());
+    let counts = {
+        let server = common::LoopbackServer::start(&storage);
+        let (engine, kb) = engine(server.store("persist").await).await;
+        let counts = engine.store().counts().await.expect("counts");
+        assert_eq!(counts.concepts, kb.concepts.len());
+        counts
+    };
+
+    // After a restart the indexed store is still there, and re-indexing it does nothing.
+    let server = common::LoopbackServer::start(&storage);
+    let store = Store::open_existing(&server.store_config("persist"))
+        .await
+        .expect("the store reopens");
+    assert_eq!(store.counts().await.expect("counts"), counts);
+    let kb = slice();
+    let report = index(
+        &store,
+        common::embedder().as_ref(),
+        &kb,
+        &graphrag::corpus::playbook_documents(&kb),
+        &IndexConfig::default(),
+        &NoProgress,
+    )
+    .await
+    .expect("index");
+    assert_eq!(report.embedded, 0, "{report:?}");
+    let engine = Engine::open(store, common::embedder(), Config::default())
+        .await
+        .expect("engine");
+    let ctx = engine
+        .retrieve("what is cuped", RetrieveOptions::default())
+        .await
+        .expect("retrieve");
+    assert!(ctx.ranked_concepts().iter().any(|c| c == "cuped"));
+
+    // A wrong password is refused with an error that names the server and not the password.
+    let mut wrong = server.store_config("persist");
+    wrong.password = Some(graphrag::config::Secret::new("not-the-password"));
+    match Store::open(&wrong).await {
+        Err(e @ Error::SignIn { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains(&server.url()), "{text}");
+            assert!(!text.contains("not-the-password"), "{text}");
+        }
+        other => panic!("expected SignIn, got {:?}", other.map(|_| ())),
+    }
+    assert!(!format!("{wrong:?}").contains("not-the-password"));
+
+    // No password in the config: it comes from the environment, and its absence is named.
+    let mut unset = server.store_config("persist");
+    unset.password = None;
+    let opened = Store::open(&unset).await;
+    match std::env::var(graphrag::config::STORE_PASSWORD_ENV) {
+        Err(_) => assert!(
+            matches!(opened, Err(Error::MissingPassword { .. })),
+            "{:?}",
+            opened.map(|_| ())
+        ),
+        Ok(p) if p == common::SERVER_PASSWORD => assert!(opened.is_ok()),
+        Ok(_) => assert!(matches!(opened, Err(Error::SignIn { .. }))),
+    }
+
+    // Nothing listening: a clear error, not a hang.
+    let port = server_port_free();
+    let nowhere = common::store_config(&format!("ws://127.0.0.1:{port}"), "x");
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        Store::open(&nowhere).await,
+        Err(Error::Open { .. })
+    ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+fn server_port_free() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
 }

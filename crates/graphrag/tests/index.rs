@@ -1,6 +1,7 @@
 //! Incremental indexing on a small slice of the shipped knowledge base, with the real model and
 //! the in-memory engine: a second run does nothing, one changed concept re-embeds only itself,
-//! an alias change re-links only the chunks it affects, and removed items are deleted.
+//! an alias change re-links only the chunks it affects, and removed items are deleted. The same
+//! checks run on a real SurrealDB server over `ws://`.
 
 mod common;
 
@@ -70,7 +71,16 @@ async fn run(store: &Store, kb: &KnowledgeBase, docs: &[Document]) -> graphrag::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_index_does_only_what_changed() {
-    let store = common::mem_store("incremental").await;
+    incremental_index_on(common::mem_store("incremental").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_index_does_only_what_changed_on_a_server() {
+    let server = common::LoopbackServer::start("memory");
+    incremental_index_on(server.store("incremental").await).await;
+}
+
+async fn incremental_index_on(store: Store) {
     let mut kb = slice(12);
     let mut documents = docs(&kb);
 
