@@ -107,15 +107,10 @@ pub fn run(args: &[String]) -> Result<()> {
         Action::Up => up(&options),
         Action::Down => down(&options),
         Action::Status => {
-            match running_pid(&options)? {
-                Some(pid) => println!(
-                    "db: up (pid {pid}) at ws://127.0.0.1:{}, health {}",
-                    options.port,
-                    if healthy(options.port) {
-                        "ok"
-                    } else {
-                        "not answering"
-                    }
+            match running(&options)? {
+                Some(Running { pid, port }) => println!(
+                    "db: up (pid {pid}) at ws://127.0.0.1:{port}, health {}",
+                    if healthy(port) { "ok" } else { "not answering" }
                 ),
                 None => println!("db: down"),
             }
@@ -128,20 +123,35 @@ fn pid_file(options: &Options) -> PathBuf {
     options.dir.join("server.pid")
 }
 
-/// The pid in the pid file when that process is alive and is our server; a stale file is removed.
-fn running_pid(options: &Options) -> Result<Option<u32>> {
+/// A running server: its pid and the port it was started on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Running {
+    pid: u32,
+    port: u16,
+}
+
+/// The server in the pid file (`PID PORT`) when that process is alive and is our server; a
+/// stale file is removed.
+fn running(options: &Options) -> Result<Option<Running>> {
     let path = pid_file(options);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let pid: u32 = text
-        .trim()
-        .parse()
-        .with_context(|| format!("{} does not hold a pid: {text:?}", path.display()))?;
+    let mut fields = text.split_whitespace();
+    let parsed = match (fields.next(), fields.next(), fields.next()) {
+        (Some(pid), Some(port), None) => pid.parse().ok().zip(port.parse().ok()),
+        _ => None,
+    };
+    let Some((pid, port)) = parsed else {
+        bail!(
+            "{} should hold `PID PORT`, got {text:?}; check for a server by hand, then delete it",
+            path.display()
+        );
+    };
     if is_our_server(pid) {
-        Ok(Some(pid))
+        Ok(Some(Running { pid, port }))
     } else {
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         Ok(None)
@@ -166,11 +176,14 @@ fn is_our_server(pid: u32) -> bool {
 }
 
 fn up(options: &Options) -> Result<()> {
-    if let Some(pid) = running_pid(options)? {
-        println!(
-            "db: already up (pid {pid}) at ws://127.0.0.1:{}; nothing to do",
-            options.port
-        );
+    if let Some(Running { pid, port }) = running(options)? {
+        if port != options.port {
+            bail!(
+                "the server of {} already runs on port {port} (pid {pid}); `cargo xtask db down` first to move it",
+                options.dir.display()
+            );
+        }
+        println!("db: already up (pid {pid}) at ws://127.0.0.1:{port}; nothing to do");
         return Ok(());
     }
     if healthy(options.port) {
@@ -248,7 +261,10 @@ fn up(options: &Options) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    write_atomically(&pid_file(options), &format!("{}\n", child.id()))?;
+    write_atomically(
+        &pid_file(options),
+        &format!("{} {}\n", child.id(), options.port),
+    )?;
     println!(
         "db: up (pid {}) at ws://127.0.0.1:{} in {:.1} s, storage {storage}, log {}",
         child.id(),
@@ -265,7 +281,7 @@ fn up(options: &Options) -> Result<()> {
 }
 
 fn down(options: &Options) -> Result<()> {
-    let Some(pid) = running_pid(options)? else {
+    let Some(Running { pid, .. }) = running(options)? else {
         println!("db: not running; nothing to do");
         return Ok(());
     };
@@ -367,10 +383,12 @@ mod tests {
             memory: false,
         };
         // Our own pid is alive but is not the server.
-        std::fs::write(pid_file(&options), format!("{}\n", std::process::id())).unwrap();
-        assert_eq!(running_pid(&options).unwrap(), None);
+        std::fs::write(pid_file(&options), format!("{} 8000\n", std::process::id())).unwrap();
+        assert_eq!(running(&options).unwrap(), None);
         assert!(!pid_file(&options).exists());
-        std::fs::write(pid_file(&options), "not a pid").unwrap();
-        assert!(running_pid(&options).is_err());
+        for bad in ["not a pid", "12", "12 x", "12 8000 extra"] {
+            std::fs::write(pid_file(&options), bad).unwrap();
+            assert!(running(&options).is_err(), "{bad:?}");
+        }
     }
 }

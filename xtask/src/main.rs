@@ -149,7 +149,7 @@ pub(crate) fn project_root() -> PathBuf {
 
 fn fmt_check() -> Result<()> {
     println!("fmt-check: cargo fmt --all --check");
-    let status = Command::new(cargo())
+    let status = cargo_command()
         .current_dir(project_root())
         .args(["fmt", "--all", "--", "--check"])
         .status()
@@ -164,7 +164,7 @@ fn fmt_check() -> Result<()> {
 fn test(extra: &[String]) -> Result<()> {
     let report = setup::run(&setup::Options::from_env()?)?;
     let cache = report.cache;
-    let mut command = Command::new(cargo());
+    let mut command = cargo_command();
     command
         .current_dir(project_root())
         .args(["test", "--workspace", "--no-fail-fast"])
@@ -392,7 +392,7 @@ fn demo() -> Result<()> {
 
 /// Runs one of the workspace's binaries through cargo, failing when it fails.
 fn cargo_run(package: &str, args: &[&str]) -> Result<()> {
-    let status = Command::new(cargo())
+    let status = cargo_command()
         .current_dir(project_root())
         .args(["run", "--quiet", "--package", package, "--"])
         .args(args)
@@ -491,6 +491,26 @@ fn validate_knowledge() -> Result<()> {
     bail!("{} problem(s) in data/knowledge", validated.findings.len())
 }
 
-pub(crate) fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+/// A `cargo` command without the variables `cargo run` set for this xtask process.
+///
+/// Build scripts that watch `CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR` and the like with
+/// `rerun-if-env-changed` (ring's does) compare them with cargo's own environment. Inherited
+/// from `cargo xtask`, they hold xtask's values and differ from a build started in a shell,
+/// so every switch between the two re-ran ring's build script and rebuilt everything above it
+/// (rustls, reqwest, SurrealDB: minutes). Removing them makes both builds the same.
+pub(crate) fn cargo_command() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                key,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+            )
+        {
+            command.env_remove(key);
+        }
+    }
+    command
 }

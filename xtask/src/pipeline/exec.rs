@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{asset_env, cargo, project_root};
+use crate::{asset_env, cargo_command, project_root};
 
 /// Every binary the pipeline and `evaluate` start.
 pub const STAGE_BINARIES: &[&str] = &[
@@ -39,7 +39,7 @@ impl Launcher {
         // LIBTORCH, and build scripts that watch these variables would rebuild (llama.cpp among
         // them) whenever they differ from the last build's.
         let cache = assets::AssetCache::from_env()?;
-        let mut command = Command::new(cargo());
+        let mut command = cargo_command();
         command
             .current_dir(project_root())
             .args(["build", "--workspace", "--bins"]);
