@@ -45,6 +45,10 @@ pub struct ModeQuality {
     pub multi_hop: usize,
     /// Share of multi-hop questions whose expected path (either direction) is a returned path.
     pub path_found: f64,
+    /// Share of multi-hop questions with a returned path that joins the expected path's two ends
+    /// (either direction), whatever it passes through: the graph may hold a shorter valid chain
+    /// than the labelled one.
+    pub path_connected: f64,
     /// Share of multi-hop questions whose path concepts all appear among the ranked concepts.
     pub path_covered: f64,
     /// Mean retrieval time without embedding, in milliseconds.
@@ -142,6 +146,13 @@ pub async fn retrieval_quality(
                 {
                     q.path_found += 1.0;
                 }
+                let ends = (question.path.first(), question.path.last());
+                if ctx.paths().iter().any(|p| {
+                    let found = (p.first(), p.last());
+                    found == ends || found == (ends.1, ends.0)
+                }) {
+                    q.path_connected += 1.0;
+                }
                 if question.path.iter().all(|c| ranked.contains(c)) {
                     q.path_covered += 1.0;
                 }
@@ -155,6 +166,7 @@ pub async fn retrieval_quality(
         q.mean_ms /= n;
         let h = q.multi_hop.max(1) as f64;
         q.path_found /= h;
+        q.path_connected /= h;
         q.path_covered /= h;
     }
     Ok(out)

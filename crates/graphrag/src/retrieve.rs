@@ -17,6 +17,9 @@ use crate::graph::{Direction, Edge, EdgeFilter, Graph, Path, Visit};
 use crate::store::{ChunkHit, Store, key_of};
 use crate::text;
 
+/// Path targets taken from each text signal's best concepts (hybrid): a multi-hop question often
+/// names only one end of its chain, and the other end is among the concepts the text matches.
+const PATH_TARGETS_PER_SIGNAL: usize = 5;
 /// Which signals to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -478,8 +481,8 @@ impl Engine {
             if mode == Mode::Hybrid {
                 for id in vector_concepts
                     .iter()
-                    .take(3)
-                    .chain(bm25_concepts.iter().take(3))
+                    .take(PATH_TARGETS_PER_SIGNAL)
+                    .chain(bm25_concepts.iter().take(PATH_TARGETS_PER_SIGNAL))
                 {
                     if !seed_ids.contains(&id.as_str()) && !targets.contains(id) {
                         targets.push(id.clone());
