@@ -16,6 +16,8 @@
 //! - `pipeline [--profile P] [--from S] [--to S] [--online] [--force]`: every pipeline stage in
 //!   order with manifest skips and a summary table (`pipeline` module, `docs/pipeline.md`).
 //! - `test-config`: validate every config file and report which API keys are set.
+//! - `check-dataset`: a small dataset from the built binaries, loaded by pandas and `datasets`
+//!   through `scripts/check_dataset.py` (`check_dataset`); `.ci/run` runs it after the tests.
 //! - `db up|down|status`: the SurrealDB server for the store's `ws://` mode, on loopback (`db`).
 //!
 //! The tidy tests (repository rules) are `#[test]`s of this crate, so `cargo test` runs them.
@@ -26,6 +28,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+mod check_dataset;
 mod db;
 mod pipeline;
 mod setup;
@@ -56,6 +59,9 @@ commands:
   test-config validate every config file under configs/ and say which API keys are set
               (--no-build: use the stage binaries already built)
   serve       setup, index, then serve the HTTP API (--host H --port N, default 127.0.0.1:8080)
+  check-dataset
+              build a small dataset with the built binaries and load it with pandas and HF
+              datasets (scripts/check_dataset.py, pinned packages in a cached venv)
   db up|down|status
               the SurrealDB server for the graph store's ws:// mode, in the background on
               127.0.0.1:8000 (--port, --dir, --memory; `cargo xtask db --help`)";
@@ -119,6 +125,7 @@ fn run(args: Vec<String>) -> Result<()> {
         "pipeline" => pipeline::run(rest),
         "test-config" => test_config::run(rest),
         "db" => db::run(rest),
+        "check-dataset" => check_dataset::run(rest),
         "validate-knowledge" => {
             no_extra_args(command, rest)?;
             validate_knowledge()
