@@ -5,32 +5,19 @@
 //! The binary must already be built (`cargo test --workspace` builds every workspace binary
 //! first); it sits next to this test's executable.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executables live in target/<profile>/deps")
-        .to_path_buf();
-    assert!(
-        dir.join("graphrag-server").is_file(),
-        "graphrag-server is not built in {}; run this test with `cargo test --workspace`",
-        dir.display()
-    );
-    dir
-}
 
 fn db(action: &str, state: &Path, port: u16) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["db", action, "--port", &port.to_string(), "--dir"])
         .arg(state)
         .arg("--bin-dir")
-        .arg(bin_dir())
+        .arg(common::bin_dir(&["graphrag-server"]))
         .env_remove("LIFT_STORE_PASSWORD")
         .output()
         .expect("xtask starts");

@@ -7,6 +7,8 @@
 //! wait forever on the target directory's lock. `cargo test --workspace` builds every workspace
 //! binary before it runs any test, and they sit next to this test's executable.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -22,27 +24,6 @@ const BINARIES: &[&str] = &[
     "ask",
     "evaluator",
 ];
-
-/// `target/debug`, the directory above this test executable's `deps/`.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executables live in target/<profile>/deps")
-        .to_path_buf();
-    let missing: Vec<&str> = BINARIES
-        .iter()
-        .copied()
-        .filter(|b| !dir.join(b).is_file())
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "the stage binaries {missing:?} are not built in {}; run this test with `cargo test --workspace` (or `cargo xtask test`), which builds every workspace binary first",
-        dir.display()
-    );
-    dir
-}
 
 fn pipeline(out: &Path, bins: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -98,7 +79,7 @@ fn the_one_run(runs: &Path) -> PathBuf {
 
 #[test]
 fn tiny_profile_runs_every_stage_then_skips_them_and_resumes_at_a_failed_stage() {
-    let bins = bin_dir();
+    let bins = common::bin_dir(BINARIES);
     let work = tempfile::tempdir().expect("temp dir");
     let out = work.path();
 
