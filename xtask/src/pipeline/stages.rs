@@ -145,6 +145,24 @@ fn require(ctx: &RunContext, relative: &str, made_by: Stage) -> Result<PathBuf> 
     Ok(path)
 }
 
+/// The paths of `files` in `dir`, which `binary` has just run to write; fails naming the first
+/// one it did not write.
+fn written_by(binary: &str, dir: &Path, files: &[&str]) -> Result<Vec<PathBuf>> {
+    files
+        .iter()
+        .map(|file| {
+            let path = dir.join(file);
+            if !path.is_file() {
+                bail!(
+                    "the {binary} finished without writing {}; see its output above",
+                    path.display()
+                );
+            }
+            Ok(path)
+        })
+        .collect()
+}
+
 /// The stage's current fingerprint: its profile settings, config files and input artifacts.
 pub fn fingerprint(
     ctx: &RunContext,
@@ -347,25 +365,18 @@ pub fn execute(ctx: &RunContext, stage: Stage) -> Result<Outcome> {
                 args.extend(["--steps".to_owned(), steps.to_string()]);
             }
             ctx.launcher.run("trainer", &args)?;
-            let dir = ctx.runs.join(&run_id);
-            let mut outputs = Vec::new();
-            for file in [
-                "adapter.gguf",
-                "adapter_model.safetensors",
-                "adapter_config.json",
-                "metrics.parquet",
-                "hyperparams.json",
-                "report.md",
-            ] {
-                let path = dir.join(file);
-                if !path.is_file() {
-                    bail!(
-                        "the trainer finished without writing {}; see its output above",
-                        path.display()
-                    );
-                }
-                outputs.push(path);
-            }
+            let outputs = written_by(
+                "trainer",
+                &ctx.runs.join(&run_id),
+                &[
+                    "adapter.gguf",
+                    "adapter_model.safetensors",
+                    "adapter_config.json",
+                    "metrics.parquet",
+                    "hyperparams.json",
+                    "report.md",
+                ],
+            )?;
             Ok(no_cost(outputs))
         }
         Stage::Evaluate => {
@@ -410,17 +421,11 @@ pub fn execute(ctx: &RunContext, stage: Stage) -> Result<Outcome> {
                 keywords_only: e.keywords_only,
             };
             let (mut outputs, _) = super::evaluate::run(&plan, &ctx.launcher)?;
-            let report_dir = eval_root.join(&e.run);
-            for file in ["report.md", "results.parquet"] {
-                let path = report_dir.join(file);
-                if !path.is_file() {
-                    bail!(
-                        "the evaluator finished without writing {}; see its output above",
-                        path.display()
-                    );
-                }
-                outputs.push(path);
-            }
+            outputs.extend(written_by(
+                "evaluator",
+                &eval_root.join(&e.run),
+                &["report.md", "results.parquet"],
+            )?);
             Ok(no_cost(outputs))
         }
     }
