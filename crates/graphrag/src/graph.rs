@@ -90,7 +90,8 @@ pub struct Path {
     pub nodes: Vec<String>,
     /// The edges between consecutive nodes.
     pub steps: Vec<Step>,
-    /// Total cost (lower is stronger).
+    /// Total cost: minus the log of the product of its edge strengths, plus backward penalties
+    /// (lower is stronger; see [`step_cost`]).
     pub cost: f64,
 }
 
@@ -150,11 +151,19 @@ impl PartialOrd for HeapItem {
     }
 }
 
-/// Cost of walking one edge: every hop costs 1, weak edges up to 1 more, and walking an edge
-/// backwards a little more, so that the shortest path is the fewest, strongest, forward hops.
+/// Penalty for walking an edge against its direction (a factor of about 0.86 on the strength).
+const BACKWARD_PENALTY: f64 = 0.15;
+
+/// Cost of walking one edge: `-ln(weight)`, so that a path's cost is minus the log of the product
+/// of its edges' strengths and the cheapest path is the strongest chain, plus a little for
+/// walking an edge backwards. A chain of strong edges thus beats a weak shortcut: "how does
+/// variance affect duration" walks variance → sample size → duration (0.9 × 0.9) rather than a
+/// 0.6 direct edge. The previous cost, one per hop plus `1 - weight`, always took the fewest hops;
+/// with it the labelled explanation chain of a multi-hop question was the path between its two
+/// ends for 36 of the 114 questions, with this one for 49.
 pub fn step_cost(edge: &Edge, forward: bool) -> f64 {
     let w = edge.weight.clamp(0.01, 1.0);
-    1.0 + (1.0 - w) + if forward { 0.0 } else { 0.15 }
+    -w.ln() + if forward { 0.0 } else { BACKWARD_PENALTY }
 }
 
 impl Graph {
@@ -497,6 +506,33 @@ mod tests {
             .shortest_path("e", "a", 4, &EdgeFilter::default())
             .expect("walks backwards");
         assert!(!back.steps[0].forward);
+    }
+
+    #[test]
+    fn a_chain_of_strong_edges_beats_a_weak_shortcut() {
+        let g = Graph::new(
+            ["a", "b", "c"].map(String::from),
+            vec![
+                edge("a", "AFFECTS", "b", 0.9),
+                edge("b", "AFFECTS", "c", 0.9),
+                edge("a", "AFFECTS", "c", 0.6),
+            ],
+        );
+        let all = EdgeFilter::default();
+        let p = g.shortest_path("a", "c", 4, &all).expect("a path");
+        assert_eq!(p.nodes, ["a", "b", "c"]);
+        assert!((p.cost - -(0.81f64.ln())).abs() < 1e-9, "cost {}", p.cost);
+        // A strong enough shortcut still wins.
+        let g = Graph::new(
+            ["a", "b", "c"].map(String::from),
+            vec![
+                edge("a", "AFFECTS", "b", 0.9),
+                edge("b", "AFFECTS", "c", 0.9),
+                edge("a", "AFFECTS", "c", 0.85),
+            ],
+        );
+        let p = g.shortest_path("a", "c", 4, &all).expect("a path");
+        assert_eq!(p.nodes, ["a", "c"]);
     }
 
     #[test]

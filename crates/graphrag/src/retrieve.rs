@@ -23,6 +23,9 @@ use crate::text;
 /// 0.289, but the extra paths pushed the playbook passage out of "what is CUPED" and the sample-
 /// size concept out of "what is power" in the assistant's answers, so three it is.
 const PATH_TARGETS_PER_SIGNAL: usize = 3;
+/// PageRank weight of a seed taken from a text signal when the question has no entity (an
+/// entity's weight is its confidence, up to 1).
+const TEXT_SEED_WEIGHT: f64 = 0.5;
 /// Which signals to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -470,7 +473,16 @@ impl Engine {
             lists.push((Signal::Vector, merge_by_score(concepts, chunks)));
         }
         if matches!(mode, Mode::Graph | Mode::Hybrid) {
-            let seeds = seeds_of(&entities);
+            let mut seeds = seeds_of(&entities);
+            if seeds.is_empty() && mode == Mode::Hybrid {
+                // No entity ("why do tests on low-converting pages take forever"): the best
+                // vector concept (else the best BM25 one) seeds the graph instead, at a lower
+                // weight, so that such a question still gets a neighbourhood and paths to the
+                // other text hits. One seed, so no guessed pair outranks the targets.
+                if let Some(id) = vector_concepts.first().or(bm25_concepts.first()) {
+                    seeds.push((id.clone(), TEXT_SEED_WEIGHT));
+                }
+            }
             let ranked = self.graph.personalized_pagerank(&seeds, rc.ppr_alpha, 30);
             let graph_list: Vec<Candidate> = ranked
                 .iter()

@@ -73,20 +73,21 @@ async fn shipped_knowledge_quality_meets_the_measured_floors() {
         ex.precision
     );
     assert!(ex.recall >= 0.75, "extraction recall {:.3}", ex.recall);
-    // Measured: hybrid recall@5 0.634, MRR 0.892; path found 0.132 (hybrid) and 0.140 (graph).
+    // Measured: hybrid recall@5 0.653, MRR 0.888; path found 0.149 (hybrid) and 0.132 (graph);
+    // paths joining the expected ends 0.325 (hybrid).
     assert!(
-        hybrid.recall_at_5 >= 0.61,
+        hybrid.recall_at_5 >= 0.63,
         "hybrid recall@5 {:.3}",
         hybrid.recall_at_5
     );
     assert!(hybrid.mrr >= 0.86, "hybrid MRR {:.3}", hybrid.mrr);
     assert!(
-        hybrid.path_found >= 0.12 && modes[2].path_found >= 0.13,
+        hybrid.path_found >= 0.14 && modes[2].path_found >= 0.12,
         "path accuracy {:?}",
         modes
     );
     assert!(
-        hybrid.path_connected >= 0.27,
+        hybrid.path_connected >= 0.30,
         "paths joining the expected ends {:.3}",
         hybrid.path_connected
     );
