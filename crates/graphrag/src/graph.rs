@@ -510,28 +510,27 @@ mod tests {
 
     #[test]
     fn a_chain_of_strong_edges_beats_a_weak_shortcut() {
-        let g = Graph::new(
-            ["a", "b", "c"].map(String::from),
-            vec![
-                edge("a", "AFFECTS", "b", 0.9),
-                edge("b", "AFFECTS", "c", 0.9),
-                edge("a", "AFFECTS", "c", 0.6),
-            ],
-        );
+        // a → b → c at 0.9 each (strength 0.81), and a direct a → c edge of the given weight.
+        let triangle = |shortcut: f64| {
+            Graph::new(
+                ["a", "b", "c"].map(String::from),
+                vec![
+                    edge("a", "AFFECTS", "b", 0.9),
+                    edge("b", "AFFECTS", "c", 0.9),
+                    edge("a", "AFFECTS", "c", shortcut),
+                ],
+            )
+        };
         let all = EdgeFilter::default();
-        let p = g.shortest_path("a", "c", 4, &all).expect("a path");
+        let p = triangle(0.6)
+            .shortest_path("a", "c", 4, &all)
+            .expect("a path");
         assert_eq!(p.nodes, ["a", "b", "c"]);
         assert!((p.cost - -(0.81f64.ln())).abs() < 1e-9, "cost {}", p.cost);
         // A strong enough shortcut still wins.
-        let g = Graph::new(
-            ["a", "b", "c"].map(String::from),
-            vec![
-                edge("a", "AFFECTS", "b", 0.9),
-                edge("b", "AFFECTS", "c", 0.9),
-                edge("a", "AFFECTS", "c", 0.85),
-            ],
-        );
-        let p = g.shortest_path("a", "c", 4, &all).expect("a path");
+        let p = triangle(0.85)
+            .shortest_path("a", "c", 4, &all)
+            .expect("a path");
         assert_eq!(p.nodes, ["a", "c"]);
     }
 
